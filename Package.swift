@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Strict Swift 6 everywhere: the data plane is concurrent (watchers, sync loop,
+/// per-thread namespaces) and we want the compiler to prove it race-free.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6)
+]
+
+let package = Package(
+    name: "Sluice",
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluiced", targets: ["sluiced"]),
+        .executable(name: "sluice-cni", targets: ["sluice-cni"]),
+        .library(name: "KubeAPI", targets: ["KubeAPI"]),
+        .library(name: "NFTables", targets: ["NFTables"]),
+        .library(name: "NFTablesNetlink", targets: ["NFTablesNetlink"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C modules: only the *Netlink kernel targets may import these.
+        .systemLibrary(
+            name: "CNftnl",
+            pkgConfig: "libnftnl",
+            providers: [.apt(["libnftnl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMnl",
+            pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CNLRoute",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+
+        // Models (pure).
+        .target(
+            name: "KubeAPI",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "NFTables", swiftSettings: swiftSettings),
+
+        // Kernel layer.
+        .target(
+            name: "NFTablesNetlink",
+            dependencies: ["NFTables", "CNftnl", "CMnl"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "NetNamespace", swiftSettings: swiftSettings),
+
+        // Executables (thin).
+        .executableTarget(
+            name: "sluice",
+            dependencies: [
+                "KubeAPI", "NFTables",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "sluiced",
+            dependencies: [
+                "KubeAPI", "NFTables", "NFTablesNetlink",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "sluice-cni", swiftSettings: swiftSettings),
+
+        // Tests.
+        .target(
+            name: "SluiceTestSupport",
+            dependencies: ["NetNamespace"],
+            path: "Tests/SluiceTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NFTablesNetlinkTests",
+            dependencies: ["NFTables", "NFTablesNetlink", "SluiceTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "NetNamespaceTests",
+            dependencies: ["NetNamespace", "SluiceTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

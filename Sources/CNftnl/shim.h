@@ -1,0 +1,20 @@
+#ifndef SLUICE_CNFTNL_SHIM_H
+#define SLUICE_CNFTNL_SHIM_H
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/table.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/set.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/common.h>
+#include <libnftnl/udata.h>
+#endif
