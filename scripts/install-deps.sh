@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building and testing Sluice need. Safe to run again: when everything is
+# already installed it changes nothing and needs no network.
+set -euo pipefail
+
+# The one list of system packages. Add a package here when a target or a test needs a new library or tool.
+packages=(
+    # C libraries behind the *Netlink targets (found through pkg-config).
+    libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev pkg-config
+    # Tools the privileged tests drive inside their network namespaces.
+    nftables iproute2 conntrack iputils-ping
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$package")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: not root and no sudo; as root, run:" >&2
+    echo "    apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
