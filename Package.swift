@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluiced", targets: ["sluiced"]),
         .executable(name: "sluice-cni", targets: ["sluice-cni"]),
+        .executable(name: "sluice-bench", targets: ["sluice-bench"]),
         .library(name: "KubeAPI", targets: ["KubeAPI"]),
         .library(name: "NFTables", targets: ["NFTables"]),
         .library(name: "NFTablesNetlink", targets: ["NFTablesNetlink"]),
@@ -75,6 +76,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "sluice-cni", swiftSettings: swiftSettings),
+
+        // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).
+        .executableTarget(
+            name: "sluice-bench",
+            dependencies: [
+                "NFTables", "NFTablesNetlink", "NetNamespace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/sluice-bench",
+            swiftSettings: swiftSettings
+        ),
 
         // Tests.
         .target(

@@ -62,6 +62,13 @@ echo "== test"
 status=0
 swift test "${scratch[@]}" 2>&1 | tee "$logs/test" || status=$?
 
+# The benchmark harness's smoke run, so it never rots (figures come from full runs, see Benchmarks/README.md).
+if [ "$(id -u)" -eq 0 ]; then
+    echo "== benchmark smoke run"
+    bin=$(swift build "${scratch[@]}" --show-bin-path)
+    "$bin/sluice-bench" --quick --output "$logs/bench" || status=1
+fi
+
 skipped=$(grep -c "$skip_reason" "$logs/test" || true)
 if [ "$(id -u)" -eq 0 ]; then
     echo "privileged tests ran as root ($skipped skipped for lack of root)"

@@ -13,6 +13,7 @@ public enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
     case mark
     case integer32 = "integer"
     case ctState = "ct_state"
+    case ctStatus = "ct_status"
     case fibAddressType = "fib_addrtype"
     case interfaceName = "ifname"
     case nfproto = "nf_proto"
@@ -30,6 +31,7 @@ public enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
         case .inetService: 13
         case .mark: 19
         case .ctState: 26
+        case .ctStatus: 28
         case .fibAddressType: 38
         case .interfaceName: 41
         }
@@ -44,7 +46,7 @@ public enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
         case .etherAddress: 6
         case .inetProtocol, .nfproto: 1
         case .inetService: 2
-        case .mark, .integer32, .ctState, .fibAddressType: 4
+        case .mark, .integer32, .ctState, .ctStatus, .fibAddressType: 4
         case .interfaceName: 16
         }
     }

@@ -136,11 +136,12 @@ public enum MetaKey: String, Sendable, Hashable, CaseIterable {
 
 /// `ct` keys Sluice uses.
 public enum CtKey: String, Sendable, Hashable, CaseIterable {
-    case state, mark
+    case state, status, mark
 
     public var dataType: DataType {
         switch self {
         case .state: .ctState
+        case .status: .ctStatus
         case .mark: .mark
         }
     }
@@ -149,6 +150,7 @@ public enum CtKey: String, Sendable, Hashable, CaseIterable {
     public var number: UInt32 {
         switch self {
         case .state: 0
+        case .status: 2
         case .mark: 3
         }
     }

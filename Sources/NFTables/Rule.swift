@@ -16,8 +16,9 @@ public enum Statement: Sendable, Hashable, CustomStringConvertible {
     case dnat(TableFamily, to: Expression)
     case snat(TableFamily, to: Expression)
     case masquerade(fullyRandom: Bool = false)
-    /// `add @set { KEY }` / `update @set { KEY }` from the packet path (session affinity, rate tracking).
-    case setUpdate(SetUpdateOperation, set: String, key: Expression, timeout: Duration? = nil)
+    /// `add @set { KEY [timeout T] [: DATA] }` / `update …` from the packet path: session affinity remembers
+    /// a client's endpoint as DATA of a dynamic map.
+    case setUpdate(SetUpdateOperation, set: String, key: Expression, timeout: Duration? = nil, data: Expression? = nil)
     case reject(RejectKind)
     /// `meta mark set meta mark | BITS`: tags a packet (e.g. "masquerade me") without losing other bits.
     case orMark(Value)
@@ -32,7 +33,7 @@ public enum Statement: Sendable, Hashable, CustomStringConvertible {
             return "\(e) \(negated ? "!= " : "")\(network)/\(length)"
         case .anyFlags(let e, let v):
             // `ct state a,b` is nft's own spelling for "any of these bits"; other types need the mask.
-            return v.type == .ctState ? "\(e) \(v)" : "\(e) & \(v) != 0"
+            return v.type == .ctState || v.type == .ctStatus ? "\(e) \(v)" : "\(e) & \(v) != 0"
         case .lookup(let e, let set, let negated):
             return "\(e) \(negated ? "!= " : "")@\(set)"
         case .verdictMap(let e, let map):
@@ -47,9 +48,10 @@ public enum Statement: Sendable, Hashable, CustomStringConvertible {
             return "snat \(family.rawValue) to \(Self.natTarget(target))"
         case .masquerade(let fullyRandom):
             return fullyRandom ? "masquerade fully-random" : "masquerade"
-        case .setUpdate(let op, let set, let key, let timeout):
+        case .setUpdate(let op, let set, let key, let timeout, let data):
             let t = timeout.map { " timeout \(formatDuration($0))" } ?? ""
-            return "\(op.rawValue) @\(set) { \(key)\(t) }"
+            let d = data.map { " : \($0)" } ?? ""
+            return "\(op.rawValue) @\(set) { \(key)\(t)\(d) }"
         case .reject(let kind):
             return kind.description
         case .orMark(let bits):
@@ -71,8 +73,10 @@ public enum Statement: Sendable, Hashable, CustomStringConvertible {
     public var expressions: [Expression] {
         switch self {
         case .compare(let e, _, _), .prefix(let e, _, _, _), .anyFlags(let e, _), .lookup(let e, _, _),
-            .verdictMap(let e, _), .dnat(_, let e), .snat(_, let e), .setUpdate(_, _, let e, _):
+            .verdictMap(let e, _), .dnat(_, let e), .snat(_, let e):
             [e]
+        case .setUpdate(_, _, let key, _, let data):
+            [key] + (data.map { [$0] } ?? [])
         case .counter, .verdict, .masquerade, .reject, .orMark:
             []
         }

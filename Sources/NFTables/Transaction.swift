@@ -149,13 +149,20 @@ public struct Transaction: Sendable, CustomStringConvertible {
         case .prefix(let e, let v, let length, _):
             if e.type.fields != [v.type] { record(what, "prefix \(v) does not fit \(e)") }
             if length < 0 || length > v.bytes.count * 8 { record(what, "prefix length \(length) is out of range") }
-        case .lookup(let e, let name, _), .verdictMap(let e, let name), .setUpdate(_, let name, let e, _):
+        case .lookup(let e, let name, _), .verdictMap(let e, let name), .setUpdate(_, let name, let e, _, _):
             let ref = SetRef(table: table, name: name)
             if let set = knownSets[ref], set.key != e.type {
                 record(what, "looks up \(e) (\(e.type)) in @\(name) keyed by \(set.key)")
             }
             if case .verdictMap = statement, let set = knownSets[ref], set.data != .verdict {
                 record(what, "@\(name) is not a verdict map")
+            }
+            if case .setUpdate(_, _, _, _, let data) = statement, let set = knownSets[ref] {
+                if let data, set.data != .value(data.type) {
+                    record(what, "stores \(data.type) in @\(name), which holds \(set.data?.description ?? "no data")")
+                } else if data == nil && set.data != nil {
+                    record(what, "@\(name) is a map: the update needs data")
+                }
             }
         case .dnat(let family, let target), .snat(let family, let target):
             let fields = target.type.fields

@@ -42,6 +42,7 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
     public static func mark(_ mark: UInt32) -> Value { hostOrder(.mark, mark) }
     public static func integer(_ value: UInt32) -> Value { hostOrder(.integer32, value) }
     public static func ctState(_ state: CtState) -> Value { hostOrder(.ctState, state.rawValue) }
+    public static func ctStatus(_ status: CtStatus) -> Value { hostOrder(.ctStatus, status.rawValue) }
     public static func fibAddressType(_ type: FibAddressType) -> Value { hostOrder(.fibAddressType, type.rawValue) }
     public static func nfproto(_ family: TableFamily) -> Value { Value(type: .nfproto, bytes: [family.nfproto]) }
 
@@ -147,6 +148,8 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
             return "0x" + String(integerValue, radix: 16).leftPadded(to: 8)
         case .ctState:
             return CtState(rawValue: UInt32(integerValue)).description
+        case .ctStatus:
+            return CtStatus(rawValue: UInt32(integerValue)).description
         case .fibAddressType:
             return FibAddressType(rawValue: UInt32(integerValue))?.name ?? String(integerValue)
         case .interfaceName:
@@ -207,6 +210,28 @@ public struct CtState: OptionSet, Sendable, Hashable, CustomStringConvertible {
     private static let names: [(CtState, String)] = [
         (.invalid, "invalid"), (.established, "established"), (.related, "related"), (.new, "new"),
         (.untracked, "untracked"),
+    ]
+
+    public var description: String {
+        Self.names.filter { contains($0.0) }.map(\.1).joined(separator: ",")
+    }
+}
+
+/// Conntrack status bits (`IPS_*`) that rules test, e.g. "this flow was DNATed".
+public struct CtStatus: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let expected = CtStatus(rawValue: 1 << 0)
+    public static let seenReply = CtStatus(rawValue: 1 << 1)
+    public static let assured = CtStatus(rawValue: 1 << 2)
+    public static let confirmed = CtStatus(rawValue: 1 << 3)
+    public static let snat = CtStatus(rawValue: 1 << 4)
+    public static let dnat = CtStatus(rawValue: 1 << 5)
+
+    private static let names: [(CtStatus, String)] = [
+        (.expected, "expected"), (.seenReply, "seen-reply"), (.assured, "assured"), (.confirmed, "confirmed"),
+        (.snat, "snat"), (.dnat, "dnat"),
     ]
 
     public var description: String {

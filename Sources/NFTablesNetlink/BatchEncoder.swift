@@ -2,7 +2,7 @@ internal import CNftnl
 import NFTables
 
 /// One netlink message of a batch and the object it carries, so a kernel error can name that object.
-struct EncodedMessage {
+struct EncodedMessage: Sendable {
     var bytes: [UInt8]
     /// The object as `nft list` names it (`set inet sluice service-ips`).
     var object: String

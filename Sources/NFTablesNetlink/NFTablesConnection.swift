@@ -16,6 +16,14 @@ public final class NFTablesConnection {
         sequence = UInt32(truncatingIfNeeded: Int(time(nil)))
     }
 
+    /// An encoded transaction, ready to send.
+    public struct PreparedBatch: Sendable {
+        let messages: [EncodedMessage]
+        /// Bytes of all messages (without batch begin/end).
+        public var byteCount: Int { messages.reduce(0) { $0 + $1.bytes.count } }
+        public var messageCount: Int { messages.count }
+    }
+
     /// What one apply sent, for metrics and for tests that bound incremental updates.
     public struct ApplyReport: Sendable, Equatable {
         /// Netlink messages in the batch, not counting batch begin/end.
@@ -33,20 +41,35 @@ public final class NFTablesConnection {
     ///   `.outcomeUnknown` if acks were lost and the outcome could not be determined.
     @discardableResult
     public func apply(_ transaction: Transaction, existingSets: [NFTSet] = []) throws(NetlinkError) -> ApplyReport {
+        try apply(Self.prepare(transaction, existingSets: existingSets))
+    }
+
+    /// Encodes a transaction without sending it, so the encoding cost can be paid (or measured) apart from
+    /// the kernel's own cost of applying it.
+    public static func prepare(
+        _ transaction: Transaction, existingSets: [NFTSet] = []
+    ) throws(NetlinkError)
+        -> PreparedBatch
+    {
         if let error = transaction.firstError { throw .invalid(error.description) }
-        if transaction.isEmpty { return ApplyReport(messages: 0, bytes: 0) }
         var encoder = BatchEncoder(knownSets: existingSets)
         encoder.encode(transaction)
-        let messages = encoder.messages
+        return PreparedBatch(messages: encoder.messages)
+    }
 
+    /// Sends a prepared batch as one atomic transaction (see `apply(_:existingSets:)`).
+    @discardableResult
+    public func apply(_ prepared: PreparedBatch) throws(NetlinkError) -> ApplyReport {
+        let messages = prepared.messages
+        if messages.isEmpty { return ApplyReport(messages: 0, bytes: 0) }
         let first = nextSequence(count: UInt32(messages.count) + 2)
         var batch: [UInt8] = []
-        batch.reserveCapacity(messages.reduce(64) { $0 + $1.bytes.count })
+        batch.reserveCapacity(prepared.byteCount + 64)
         batch += Self.control { nftnl_batch_begin($0, first) }
         for (i, message) in messages.enumerated() {
-            var bytes = message.bytes
-            Self.setSequence(&bytes, first &+ 1 &+ UInt32(i))
-            batch += bytes
+            let start = batch.count
+            batch += message.bytes
+            Self.setSequence(&batch, at: start, first &+ 1 &+ UInt32(i))
         }
         batch += Self.control { nftnl_batch_end($0, first &+ UInt32(messages.count) &+ 1) }
 
@@ -108,10 +131,10 @@ public final class NFTablesConnection {
         return Array(buffer.prefix(length))
     }
 
-    /// Patches `nlmsg_seq` (bytes 8..<12, host order) of an encoded message.
-    private static func setSequence(_ bytes: inout [UInt8], _ seq: UInt32) {
+    /// Patches `nlmsg_seq` (bytes 8..<12 of the header, host order) of the message starting at `start`.
+    private static func setSequence(_ bytes: inout [UInt8], at start: Int, _ seq: UInt32) {
         withUnsafeBytes(of: seq) { raw in
-            for i in 0..<4 { bytes[8 + i] = raw[i] }
+            for i in 0..<4 { bytes[start + 8 + i] = raw[i] }
         }
     }
 

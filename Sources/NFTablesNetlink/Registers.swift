@@ -92,9 +92,18 @@ struct RuleLowering {
         case .masquerade(let fullyRandom):
             let x = add("masq")
             if fullyRandom { setU32(x, NFTNL_EXPR_MASQ_FLAGS, UInt32(NF_NAT_RANGE_PROTO_RANDOM_FULLY)) }
-        case .setUpdate(let op, let set, let key, let timeout):
+        case .setUpdate(let op, let set, let key, let timeout, let data):
             load(key, into: r)
-            let x = add("dynset")
+            let x: OpaquePointer
+            if let data {
+                // The data goes in the registers after the key's.
+                let dataRegister = r + Self.registers(key.type)
+                load(data, into: dataRegister)
+                x = add("dynset")
+                setU32(x, NFTNL_EXPR_DYNSET_SREG_DATA, dataRegister)
+            } else {
+                x = add("dynset")
+            }
             setU32(x, NFTNL_EXPR_DYNSET_SREG_KEY, r)
             setU32(x, NFTNL_EXPR_DYNSET_OP, op.number)
             setString(x, NFTNL_EXPR_DYNSET_SET_NAME, set)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The operator's tool: everything here runs without root against manifests, never against the kernel.
+@main
+struct Sluice: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "Compile and inspect Sluice's data plane from Kubernetes manifests (no root needed).",
+        subcommands: [CompileCommand.self])
+}
