@@ -87,12 +87,12 @@ public func runProcess(_ argv: [String], stdin input: String? = nil) throws -> P
     let pending = DispatchGroup()
     let errorText = PipeText()
     let errorReader = errors.fileHandleForReading
-    DispatchQueue.global().async(group: pending) {
+    startThread(in: pending) {
         errorText.store(errorReader.readDataToEndOfFile())
     }
     if let inputPipe, let input {
         let writer = inputPipe.fileHandleForWriting
-        DispatchQueue.global().async(group: pending) {
+        startThread(in: pending) {
             // A program that exits without reading all its input closes the pipe; that is its business.
             try? writer.write(contentsOf: Data(input.utf8))
             try? writer.close()
@@ -106,6 +106,20 @@ public func runProcess(_ argv: [String], stdin input: String? = nil) throws -> P
         process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
     return ProcessResult(
         argv: argv, status: status, stdout: String(decoding: outputData, as: UTF8.self), stderr: errorText.text)
+}
+
+/// Runs `work` on a thread of its own, counted in `group` until it finishes.
+///
+/// Not on `DispatchQueue.global()`: on Linux its threads come from the pool Swift concurrency uses too, about one per
+/// core. With the calling test blocked here and the standard-error reader on another thread, a 2-core machine had
+/// none left for the standard-input writer, which waited about a second for Dispatch to add one (a `cat` fed through
+/// stdin took 1.0 s instead of 1.2 ms).
+private func startThread(in group: DispatchGroup, _ work: @escaping @Sendable () -> Void) {
+    group.enter()
+    Thread {
+        work()
+        group.leave()
+    }.start()
 }
 
 /// Standard error as collected by a reader thread, handed over to the waiting caller.

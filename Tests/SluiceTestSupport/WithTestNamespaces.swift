@@ -12,6 +12,17 @@ public func withTestNamespaces<T>(
     isolation: isolated (any Actor)? = #isolation,
     body: ([TestNamespace]) async throws -> T
 ) async throws -> T {
+    try await withTestNamespaces(labels, body: body)
+}
+
+/// The form of ``withTestNamespaces(_:isolation:body:)`` that takes the labels as an array, for helpers whose
+/// number of namespaces is decided at run time (one per pod of a topology).
+@discardableResult
+public func withTestNamespaces<T>(
+    _ labels: [String],
+    isolation: isolated (any Actor)? = #isolation,
+    body: ([TestNamespace]) async throws -> T
+) async throws -> T {
     let namespaces = try makeTestNamespaces(labels)
     defer { deleteTestNamespaces(namespaces) }
     return try await body(namespaces)
@@ -20,6 +31,12 @@ public func withTestNamespaces<T>(
 /// The synchronous form of ``withTestNamespaces(_:isolation:body:)``, for tests that never `await`.
 @discardableResult
 public func withTestNamespaces<T>(_ labels: String..., body: ([TestNamespace]) throws -> T) throws -> T {
+    try withTestNamespaces(labels, body: body)
+}
+
+/// The synchronous form of the array-taking ``withTestNamespaces(_:isolation:body:)``, for tests that never `await`.
+@discardableResult
+public func withTestNamespaces<T>(_ labels: [String], body: ([TestNamespace]) throws -> T) throws -> T {
     let namespaces = try makeTestNamespaces(labels)
     defer { deleteTestNamespaces(namespaces) }
     return try body(namespaces)
