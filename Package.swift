@@ -49,6 +49,9 @@ let package = Package(
         ),
         .target(name: "NFTables", swiftSettings: swiftSettings),
 
+        // Compilers (pure).
+        .target(name: "ServiceProxy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
+
         // Kernel layer.
         .target(
             name: "NFTablesNetlink",
@@ -56,12 +59,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "NetNamespace", swiftSettings: swiftSettings),
+        .target(name: "ConntrackNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
+
+        // Agent: sources, reconcile loop, health checks.
+        .target(
+            name: "SluiceAgent",
+            dependencies: [
+                "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // Executables (thin).
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "KubeAPI", "NFTables",
+                "KubeAPI", "NFTables", "ServiceProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -69,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "KubeAPI", "NFTables", "NFTablesNetlink",
+                "SluiceAgent", "KubeAPI", "ServiceProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,6 +112,9 @@ let package = Package(
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "NFTablesNetlinkTests",
             dependencies: ["NFTables", "NFTablesNetlink", "SluiceTestSupport"],
             swiftSettings: swiftSettings
@@ -105,6 +122,11 @@ let package = Package(
         .testTarget(
             name: "NetNamespaceTests",
             dependencies: ["NetNamespace", "SluiceTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConntrackNetlinkTests",
+            dependencies: ["ConntrackNetlink", "SluiceTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -84,4 +84,14 @@ public struct TypeSpec: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     public var description: String { fields.map(\.rawValue).joined(separator: " . ") }
+
+    /// Whether a key of type `other` can be looked up in a set keyed by `self`: the same fields, where a plain
+    /// 32-bit integer (numgen, jhash) may stand for a `mark` — nft needs a fixed-size named type in set
+    /// definitions, the kernel compares bytes.
+    public func accepts(_ other: TypeSpec) -> Bool {
+        guard fields.count == other.fields.count else { return false }
+        return zip(fields, other.fields).allSatisfy { a, b in
+            a == b || (Set([a, b]) == [.mark, .integer32])
+        }
+    }
 }

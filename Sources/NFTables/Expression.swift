@@ -34,14 +34,33 @@ public indirect enum Expression: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A map lookup nested in a concatenation reads ambiguously without parentheses (nft has no syntax for it;
+    /// the kernel evaluates it register by register).
+    public static func parenthesized(_ e: Expression) -> String {
+        if case .mapLookup = e { return "(\(e))" }
+        return e.description
+    }
+
+    /// Whether the expression reads `e` anywhere (e.g. a NAT target chosen by a map keyed on the protocol).
+    public func reads(_ e: Expression) -> Bool {
+        if self == e { return true }
+        switch self {
+        case .jhash(let input, _, _, _): return input.reads(e)
+        case .concat(let parts): return parts.contains { $0.reads(e) }
+        case .mapLookup(let key, _, _): return key.reads(e)
+        case .payload, .meta, .ct, .numgenRandom, .fibDestinationType, .constant: return false
+        }
+    }
+
     /// The layer-3 families whose headers the expression reads (`ip` and/or `ip6`).
     public var requiredFamilies: Set<TableFamily> {
         switch self {
         case .payload(let f): f.requiredFamily.map { [$0] } ?? []
+        case .ct(let k): k.requiredFamily.map { [$0] } ?? []
         case .jhash(let input, _, _, _): input.requiredFamilies
         case .concat(let parts): parts.reduce(into: []) { $0.formUnion($1.requiredFamilies) }
         case .mapLookup(let key, _, _): key.requiredFamilies
-        case .meta, .ct, .numgenRandom, .fibDestinationType, .constant: []
+        case .meta, .numgenRandom, .fibDestinationType, .constant: []
         }
     }
 
@@ -55,7 +74,7 @@ public indirect enum Expression: Sendable, Hashable, CustomStringConvertible {
         case .jhash(let input, let mod, let seed, let offset):
             "jhash \(input) mod \(mod) seed 0x\(String(seed, radix: 16))" + (offset == 0 ? "" : " offset \(offset)")
         case .fibDestinationType: "fib daddr type"
-        case .concat(let parts): parts.map(\.description).joined(separator: " . ")
+        case .concat(let parts): parts.map(Self.parenthesized).joined(separator: " . ")
         case .mapLookup(let key, let map, _): "\(key) map @\(map)"
         case .constant(let v): v.description
         }
@@ -137,12 +156,19 @@ public enum MetaKey: String, Sendable, Hashable, CaseIterable {
 /// `ct` keys Sluice uses.
 public enum CtKey: String, Sendable, Hashable, CaseIterable {
     case state, status, mark
+    /// The destination the connection was opened to, before DNAT: which Service frontend it came through.
+    case originalDestination = "original ip daddr"
+    case originalDestination6 = "original ip6 daddr"
+    case originalDestinationPort = "original proto-dst"
 
     public var dataType: DataType {
         switch self {
         case .state: .ctState
         case .status: .ctStatus
         case .mark: .mark
+        case .originalDestination: .ipv4Address
+        case .originalDestination6: .ipv6Address
+        case .originalDestinationPort: .inetService
         }
     }
 
@@ -152,6 +178,26 @@ public enum CtKey: String, Sendable, Hashable, CaseIterable {
         case .state: 0
         case .status: 2
         case .mark: 3
+        case .originalDestinationPort: 12
+        case .originalDestination: 20
+        case .originalDestination6: 22
+        }
+    }
+
+    /// Tuple direction for per-direction keys (`IP_CT_DIR_ORIGINAL`), `nil` for connection-wide ones.
+    public var direction: UInt8? {
+        switch self {
+        case .state, .status, .mark: nil
+        case .originalDestination, .originalDestination6, .originalDestinationPort: 0
+        }
+    }
+
+    /// The layer-3 family a tuple address key implies.
+    public var requiredFamily: TableFamily? {
+        switch self {
+        case .originalDestination: .ip
+        case .originalDestination6: .ip6
+        default: nil
         }
     }
 }

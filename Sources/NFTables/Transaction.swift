@@ -92,8 +92,9 @@ public struct Transaction: Sendable, CustomStringConvertible {
             case .compare(.meta(.l4proto), .equal, _): matchesProtocol = true
             case .lookup(.concat(let parts), _, false) where parts.contains(.meta(.l4proto)): matchesProtocol = true
             case .dnat(_, let target), .snat(_, let target):
-                // Rewriting a port only makes sense for a known transport protocol (nft insists too).
-                if target.type.fields.count == 2 && !matchesProtocol {
+                // Rewriting a port only makes sense for a known transport protocol (nft insists too); a target
+                // chosen by a map keyed on the protocol knows it.
+                if target.type.fields.count == 2 && !matchesProtocol && !target.reads(.meta(.l4proto)) {
                     record(what, "NAT to a port needs a `meta l4proto` match earlier in the rule")
                 }
             default: break
@@ -151,7 +152,7 @@ public struct Transaction: Sendable, CustomStringConvertible {
             if length < 0 || length > v.bytes.count * 8 { record(what, "prefix length \(length) is out of range") }
         case .lookup(let e, let name, _), .verdictMap(let e, let name), .setUpdate(_, let name, let e, _, _):
             let ref = SetRef(table: table, name: name)
-            if let set = knownSets[ref], set.key != e.type {
+            if let set = knownSets[ref], !set.key.accepts(e.type) {
                 record(what, "looks up \(e) (\(e.type)) in @\(name) keyed by \(set.key)")
             }
             if case .verdictMap = statement, let set = knownSets[ref], set.data != .verdict {

@@ -143,6 +143,7 @@ struct RuleLowering {
             let x = add("ct")
             setU32(x, NFTNL_EXPR_CT_KEY, key.number)
             setU32(x, NFTNL_EXPR_CT_DREG, register)
+            if let direction = key.direction { nftnl_expr_set_u8(x, UInt16(NFTNL_EXPR_CT_DIR), direction) }
         case .numgenRandom(let modulus, let offset):
             let x = add("numgen")
             setU32(x, NFTNL_EXPR_NG_DREG, register)

@@ -2,42 +2,40 @@ import ArgumentParser
 import Foundation
 import KubeAPI
 import NFTables
+import ServiceProxy
 
 /// `sluice compile`: what the node agent would program, as nft text, for the given manifests.
 struct CompileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compile",
-        abstract: "Load manifests and print the compiled ruleset as nft text.",
+        abstract: "Load manifests and print the compiled Service ruleset as nft text.",
         discussion: """
             Every invalid object is reported on stderr with file, document, kind, namespace/name, field path and
-            problem; the rest still loads. The exit status is 1 when any object was rejected.
-            Until the Service compiler lands, the ruleset printed is Sluice's hand-built example.
+            problem; the rest still compiles. The exit status is 1 when any object was rejected.
+            Rules the kernel gets through netlink that nft has no syntax for (a map lookup inside a key,
+            session-affinity DNAT) print in parentheses or with /* */ notes.
             """)
 
-    @Option(name: [.short, .customLong("filename")], help: "A manifest file or directory (YAML or JSON); repeatable.")
-    var files: [String] = []
+    @OptionGroup var options: ProxyOptions
 
-    @Option(help: "The node to compile for (its local endpoints and addresses).")
-    var nodeName: String?
-
-    @Flag(help: "Print only the hand-built example ruleset.")
+    @Flag(help: "Print the hand-built example ruleset that exercises every IR feature instead.")
     var example = false
 
     func validate() throws {
-        if files.isEmpty && !example { throw ValidationError("give manifests with -f FILE (or --example)") }
+        if options.files.isEmpty && !example { throw ValidationError("give manifests with -f FILE (or --example)") }
     }
 
     func run() throws {
-        var rejected = false
-        if !files.isEmpty {
-            let manifests = ManifestLoader().load(paths: files)
-            for diagnostic in manifests.diagnostics {
-                printError(diagnostic.description)
-                if diagnostic.severity == .error { rejected = true }
-            }
-            print("# loaded: \(Self.summary(manifests))")
+        if example {
+            print(ExampleRuleset.transaction().description, terminator: "")
+            return
         }
-        print(ExampleRuleset.transaction().description, terminator: "")
+        let (manifests, rejected) = options.load()
+        let (proxy, sync) = try options.compile(manifests)
+        print(
+            "# \(Self.summary(manifests)); \(proxy.programmedElementCount) map elements, \(proxy.dynamicChains.count) dynamic chains"
+        )
+        print(sync.transaction.description, terminator: "")
         if rejected { throw ExitCode(1) }
     }
 
@@ -51,11 +49,11 @@ struct CompileCommand: ParsableCommand {
             ("HTTPRoute", m.httpRoutes.count), ("ReferenceGrant", m.referenceGrants.count),
         ]
         let parts = counts.filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }
-        return parts.isEmpty ? "no objects" : parts.joined(separator: ", ")
+        return "loaded " + (parts.isEmpty ? "no objects" : parts.joined(separator: ", "))
     }
 }
 
-/// Diagnostics go to stderr so stdout stays a loadable nft script.
+/// Diagnostics go to stderr so stdout stays readable (and, for plain rulesets, loadable).
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

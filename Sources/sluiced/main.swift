@@ -1,6 +1,92 @@
-// The node agent arrives with the Service compiler (its own issue); until then it refuses clearly.
+import ArgumentParser
 import Foundation
+import KubeAPI
+import Logging
+import NFTablesNetlink
+import ServiceProxy
+import SluiceAgent
 
-FileHandle.standardError.write(
-    Data("sluiced: not available yet: the Service compiler and reconcile loop land with the Service issue\n".utf8))
-exit(2)
+/// The node agent: watches Kubernetes objects and keeps this node's kernel in sync with them.
+@main
+struct Sluiced: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluiced",
+        abstract: "Program this node's Service data plane (nftables) from Kubernetes objects.",
+        discussion: """
+            Runs in the network namespace it is started in (use `ip netns exec` to target another). With
+            --manifests it loads a directory of YAML/JSON manifests and applies every change made to it;
+            invalid objects are logged with their file, kind, name and field and everything else is programmed.
+            On start it adopts an existing Sluice table without disturbing established connections.
+            """)
+
+    @Option(help: "A directory (or file) of manifests to load and watch.")
+    var manifests: String
+
+    @Option(help: "The name of this node (its Node object, local endpoints).")
+    var nodeName: String
+
+    @Option(name: .customLong("cluster-cidr"), help: "A pod CIDR of the cluster (repeatable).")
+    var clusterCIDRs: [String] = []
+
+    @Option(name: .customLong("nodeport-addresses"), help: "CIDRs whose local addresses answer NodePorts (repeatable).")
+    var nodePortAddresses: [String] = []
+
+    @Flag(help: "Sync once and exit (no watching).")
+    var once = false
+
+    @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
+    var resyncPeriod = 60
+
+    @Option(name: .customLong("v"), help: "Log verbosity: 0 errors and warnings, 1 info, 2 debug.")
+    var verbosity = 1
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbosity >= 2 ? .debug : verbosity == 1 ? .info : .warning
+            return handler
+        }
+        let logger = Logger(label: "sluiced")
+        let source = ManifestDirectorySource(paths: [manifests])
+        let first = source.load()
+        for diagnostic in first.diagnostics { logger.error("\(diagnostic)") }
+
+        let zone = first.nodes.first { $0.metadata.name == nodeName }?.metadata.labels["topology.kubernetes.io/zone"]
+        let config = ProxyConfiguration(
+            nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
+            nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
+        let syncer = ServiceSyncer(configuration: config, connection: try NFTablesConnection(), logger: logger)
+        if once {
+            try await syncer.sync(first)
+            return
+        }
+        let health = try HealthCheckServer()
+        let repairs = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(resyncPeriod))
+                do { try await syncer.repairDrift() } catch { logger.error("drift repair failed: \(error)") }
+            }
+        }
+        defer { repairs.cancel() }
+        var isFirst = true
+        for await snapshot in source.snapshots() {
+            if !isFirst { for diagnostic in snapshot.diagnostics { logger.error("\(diagnostic)") } }
+            isFirst = false
+            do {
+                try await syncer.sync(snapshot)
+                for (port, problem) in health.update(await syncer.healthChecks) {
+                    logger.error("health check node port \(port): \(problem)")
+                }
+            } catch {
+                logger.error("sync failed: \(error)")
+            }
+        }
+    }
+
+    private func cidrs(_ texts: [String], _ flag: String) throws -> [IPCIDR] {
+        try texts.map { text in
+            guard let cidr = IPCIDR(text) else { throw ValidationError("--\(flag) \(text): not a CIDR") }
+            return cidr
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import KubeAPI
+import Logging
+import NFTables
+import NFTablesNetlink
+import ServiceProxy
+
+/// Keeps the kernel's Service ruleset equal to the desired state: adopts what a previous run left, then
+/// sends only differences. Owns the netlink connection (bound to the namespace it was opened in).
+public actor ServiceSyncer {
+    private var proxy: ServiceProxy
+    private let connection: NFTablesConnection
+    private let logger: Logger
+    private var started = false
+    private let sets: [NFTSet]
+
+    /// What the last sync did, for logs, metrics and tests.
+    public struct Report: Sendable {
+        public var messages: Int
+        public var bytes: Int
+        public var elementOperations: Int
+        public var changedServices: Int
+        public var diagnostics: [String]
+    }
+
+    public private(set) var lastReport: Report?
+    public var healthChecks: [HealthCheck] { proxy.healthChecks }
+    public var programmedElementCount: Int { proxy.programmedElementCount }
+
+    /// - Parameter connection: opened in the namespace to program.
+    public init(configuration: ProxyConfiguration, connection: NFTablesConnection, logger: Logger) {
+        proxy = ServiceProxy(configuration: configuration)
+        sets = proxy.layout.sets()
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Compiles the snapshot and programs the difference. The first call adopts an existing table.
+    ///
+    /// A kernel rejection leaves both the kernel and this syncer's state as before the call (the changes stay
+    /// pending and are retried with the next snapshot); the error names the object the kernel refused.
+    @discardableResult
+    public func sync(_ snapshot: ManifestSet) throws -> Report {
+        let before = proxy
+        proxy.replaceAll(
+            services: snapshot.services, endpointSlices: snapshot.endpointSlices, endpoints: snapshot.endpoints)
+        let sync = proxy.sync()
+        var transaction = sync.transaction
+        var existing = sets
+        if !started {
+            let kernel = try connection.listTable(proxy.layout.table)
+            if let kernel { existing = kernel.sets.map(\.set) }
+            transaction = Convergence.transaction(from: kernel, to: proxy.fullTransaction())
+            logger.info(
+                "adopting table",
+                metadata: ["existing": "\(kernel != nil)", "operations": "\(transaction.operations.count)"])
+        }
+        do {
+            let applied = try connection.apply(transaction, existingSets: existing)
+            started = true
+            let report = Report(
+                messages: applied.messages, bytes: applied.bytes, elementOperations: transaction.elementCount,
+                changedServices: sync.changedServices.count, diagnostics: sync.diagnostics)
+            lastReport = report
+            for problem in sync.diagnostics { logger.error("\(problem)") }
+            logger.info(
+                "synced",
+                metadata: [
+                    "services": "\(sync.changedServices.count)", "bytes": "\(applied.bytes)",
+                    "elements": "\(transaction.elementCount)",
+                ])
+            return report
+        } catch {
+            proxy = before
+            logger.error("sync failed, previous ruleset kept: \(error)")
+            throw error
+        }
+    }
+
+    /// Re-reads the kernel and repairs any difference from the desired state (someone deleted a chain,
+    /// a map element, the whole table). Returns the number of operations needed.
+    @discardableResult
+    public func repairDrift() throws -> Int {
+        let kernel = try connection.listTable(proxy.layout.table)
+        let transaction = Convergence.transaction(from: kernel, to: proxy.fullTransaction())
+        let elementFixes = transaction.elementCount
+        try connection.apply(transaction, existingSets: kernel?.sets.map(\.set) ?? sets)
+        if elementFixes > 0 { logger.warning("repaired drift", metadata: ["elements": "\(elementFixes)"]) }
+        return elementFixes
+    }
+}
