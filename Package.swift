@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "SluiceAgent",
             dependencies: [
-                "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy",
+                "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "ConntrackNetlink",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceAgent", "KubeAPI", "ServiceProxy",
+                "SluiceAgent", "KubeAPI", "ServiceProxy", "NFTablesNetlink", "ConntrackNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -111,6 +111,13 @@ let package = Package(
         ),
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServiceDatapathTests",
+            dependencies: [
+                "ServiceProxy", "SluiceAgent", "KubeAPI", "NFTables", "NFTablesNetlink", "ConntrackNetlink",
+                "SluiceTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables"],
             swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import ConntrackNetlink
 import KubeAPI
 import Logging
 import NFTables
@@ -9,6 +10,7 @@ import ServiceProxy
 public actor ServiceSyncer {
     private var proxy: ServiceProxy
     private let connection: NFTablesConnection
+    private let conntrack: ConntrackConnection?
     private let logger: Logger
     private var started = false
     private let sets: [NFTSet]
@@ -20,17 +22,25 @@ public actor ServiceSyncer {
         public var elementOperations: Int
         public var changedServices: Int
         public var diagnostics: [String]
+        /// Stale UDP conntrack entries deleted after the ruleset was applied.
+        public var conntrackEntriesDeleted: Int
     }
 
     public private(set) var lastReport: Report?
     public var healthChecks: [HealthCheck] { proxy.healthChecks }
     public var programmedElementCount: Int { proxy.programmedElementCount }
 
-    /// - Parameter connection: opened in the namespace to program.
-    public init(configuration: ProxyConfiguration, connection: NFTablesConnection, logger: Logger) {
+    /// - Parameters:
+    ///   - connection: opened in the namespace to program.
+    ///   - conntrack: opened in the same namespace; stale UDP flows are deleted through it (`nil`: not at all).
+    public init(
+        configuration: ProxyConfiguration, connection: NFTablesConnection, conntrack: ConntrackConnection?,
+        logger: Logger
+    ) {
         proxy = ServiceProxy(configuration: configuration)
         sets = proxy.layout.sets()
         self.connection = connection
+        self.conntrack = conntrack
         self.logger = logger
     }
 
@@ -57,9 +67,18 @@ public actor ServiceSyncer {
         do {
             let applied = try connection.apply(transaction, existingSets: existing)
             started = true
+            var deleted = 0
+            for filter in ConntrackCleanup.filters(before: sync.udpBefore, after: sync.udpAfter) {
+                do {
+                    deleted += try conntrack?.delete(filter) ?? 0
+                } catch {
+                    logger.error("conntrack cleanup \(filter): \(error)")
+                }
+            }
             let report = Report(
                 messages: applied.messages, bytes: applied.bytes, elementOperations: transaction.elementCount,
-                changedServices: sync.changedServices.count, diagnostics: sync.diagnostics)
+                changedServices: sync.changedServices.count, diagnostics: sync.diagnostics,
+                conntrackEntriesDeleted: deleted)
             lastReport = report
             for problem in sync.diagnostics { logger.error("\(problem)") }
             logger.info(

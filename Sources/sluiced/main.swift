@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConntrackNetlink
 import Foundation
 import KubeAPI
 import Logging
@@ -55,7 +56,9 @@ struct Sluiced: AsyncParsableCommand {
         let config = ProxyConfiguration(
             nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
-        let syncer = ServiceSyncer(configuration: config, connection: try NFTablesConnection(), logger: logger)
+        let syncer = ServiceSyncer(
+            configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
+            logger: logger)
         if once {
             try await syncer.sync(first)
             return

@@ -1,0 +1,140 @@
+import ConntrackNetlink
+import Foundation
+import KubeAPI
+import NFTables
+import NFTablesNetlink
+import ServiceProxy
+import SluiceAgent
+import SluiceTestSupport
+import Testing
+
+/// Real connections through the Service datapath: pods, a client pod and an external host in namespaces.
+@Suite(.requiresRoot)
+struct ServiceTrafficTests {
+    @Test func clusterIPSpreadsTCPAndUDPOverReadyEndpointsOnly() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "web-3", "web-4", "client"]) { lab in
+            let udp = ServicePort(name: "dns", protocol: .udp, port: 53, targetPort: .int(8080))
+            try await lab.sync(
+                [ServiceLab.service("web", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])],
+                [
+                    lab.slice("web", ["web-1", "web-2", "web-3", "web-4"], notReady: ["web-4"]),
+                    lab.slice("web", ["web-1", "web-2", "web-3", "web-4"], notReady: ["web-4"], portName: "dns",
+                        protocol: .udp),
+                ])
+            let tcp = tally(300) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 80) }
+            #expect(tcp.servers == ["web-1", "web-2", "web-3"], "\(tcp)")
+            #expect(tcp.values.allSatisfy { $0 > 50 }, "\(tcp)")
+            let udpTally = tally(150) { _ in udpRequest(from: lab.client, to: "10.96.0.10", port: 53) }
+            #expect(udpTally.servers == ["web-1", "web-2", "web-3"], "\(udpTally)")
+        }
+    }
+
+    @Test func ipv6ClusterIP() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "client"]) { lab in
+            try await lab.sync(
+                [ServiceLab.service("web6", clusterIPs: ["fd00:10:96::a"])],
+                [lab.slice("web6", ["web-1", "web-2"], family: .ipv6)])
+            let replies = tally(60) { _ in tcpRequest(from: lab.client, to: "fd00:10:96::a", port: 80) }
+            #expect(replies.servers == ["web-1", "web-2"], "\(replies)")
+        }
+    }
+
+    @Test func nodePortAndLoadBalancerFromOutsideWithBothTrafficPolicies() async throws {
+        try await ServiceLab.run(pods: ["web-1", "client"]) { lab in
+            let external = try #require(lab.topology.external)
+            let port = ServicePort(name: "http", port: 80, targetPort: .int(8080), nodePort: 30080)
+            func lb(_ policy: TrafficPolicy, ranges: [String] = []) -> Service {
+                ServiceLab.service("lb", type: .loadBalancer, ports: [port]) {
+                    $0.spec.externalTrafficPolicy = policy
+                    $0.spec.loadBalancerSourceRanges = ranges
+                    $0.status.loadBalancer.ingress = [LoadBalancerIngress(ip: "10.100.0.10")]
+                }
+            }
+            let slices = [lab.slice("lb", ["web-1"])]
+            try await lab.sync([lb(.cluster)], slices)
+            let viaNodePort = tcpRequest(from: external.namespace, to: external.nodeIPv4, port: 30080)
+            #expect(viaNodePort.serverName == "web-1", "\(viaNodePort)")
+            #expect(viaNodePort.peerAddress != external.ipv4, "Cluster policy masquerades: \(viaNodePort)")
+            let viaLB = tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80)
+            #expect(viaLB.serverName == "web-1", "\(viaLB)")
+            #expect(viaLB.peerAddress != external.ipv4, "\(viaLB)")
+
+            try await lab.sync([lb(.local)], slices)
+            let local = tcpRequest(from: external.namespace, to: external.nodeIPv4, port: 30080)
+            #expect(local.peerAddress == external.ipv4, "Local policy keeps the client address: \(local)")
+            let localLB = tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80)
+            #expect(localLB.peerAddress == external.ipv4, "\(localLB)")
+
+            try await lab.sync([lb(.local, ranges: ["192.0.2.0/24"])], slices)
+            let blocked = tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80, timeout: .milliseconds(700))
+            #expect(blocked == .timedOut, "outside loadBalancerSourceRanges: \(blocked)")
+            try await lab.sync([lb(.local, ranges: ["198.18.0.0/15"])], slices)
+            #expect(tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80).serverName == "web-1")
+        }
+    }
+
+    @Test func sessionAffinityKeepsAClientOnOneEndpointUntilTimeout() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "web-3", "client"]) { lab in
+            let sticky = ServiceLab.service("sticky") {
+                $0.spec.sessionAffinity = .clientIP
+                $0.spec.sessionAffinityConfig = SessionAffinityConfig(clientIP: ClientIPConfig(timeoutSeconds: 2))
+            }
+            try await lab.sync([sticky], [lab.slice("sticky", ["web-1", "web-2", "web-3"])])
+            let replies = tally(40) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 80) }
+            #expect(replies.servers.count == 1, "\(replies)")
+            let remembered = try lab.kernelTable()?.set(named: "affinity4")?.elements ?? []
+            #expect(remembered.count == 1)
+            #expect(remembered.first?.key.firsts.first == Value.ipv4(10, 244, 1, UInt8(5)))
+            try await Task.sleep(for: .milliseconds(2600))
+            #expect(try lab.kernelTable()?.set(named: "affinity4")?.elements.isEmpty == true, "entry expired")
+        }
+    }
+
+    @Test func serviceWithoutEndpointsFailsAtOnce() async throws {
+        try await ServiceLab.run(pods: ["client"]) { lab in
+            let udp = ServicePort(name: "dns", protocol: .udp, port: 53, targetPort: .int(8080))
+            try await lab.sync(
+                [ServiceLab.service("empty", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])],
+                [])
+            let started = ContinuousClock.now
+            let tcp = tcpRequest(from: lab.client, to: "10.96.0.10", port: 80, timeout: .seconds(3))
+            let udpResult = udpRequest(from: lab.client, to: "10.96.0.10", port: 53, timeout: .seconds(3))
+            #expect(tcp == .refused, "\(tcp)")
+            #expect(udpResult == .refused || udpResult == .unreachable, "\(udpResult)")
+            #expect(ContinuousClock.now - started < .seconds(2), "rejected, not timed out")
+        }
+    }
+
+    @Test func removedEndpointGetsNoNewConnectionsAndItsUDPFlowsAreForgotten() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "client"]) { lab in
+            let udp = [ServicePort(name: "dns", protocol: .udp, port: 53, targetPort: .int(8080))]
+            let service = ServiceLab.service("dns", ports: udp)
+            try await lab.sync([service], [lab.slice("dns", ["web-1", "web-2"], portName: "dns", protocol: .udp)])
+            // One UDP flow (fixed source port) pinned by conntrack to whichever endpoint it reached.
+            let first = udpRequest(from: lab.client, to: "10.96.0.10", port: 53, sourcePort: 40053)
+            let chosen = try #require(first.serverName, "\(first)")
+            let other = chosen == "web-1" ? "web-2" : "web-1"
+            #expect(udpRequest(from: lab.client, to: "10.96.0.10", port: 53, sourcePort: 40053).serverName == chosen)
+
+            let report = try await lab.sync([service], [lab.slice("dns", [other], portName: "dns", protocol: .udp)])
+            #expect(report.conntrackEntriesDeleted >= 1)
+            let chosenIP = try #require(IPAddress(lab.pod(chosen).ipv4))
+            let stale = try lab.topology.node.run { () throws -> [ConntrackEntry] in
+                try ConntrackConnection().list(ConntrackFilter(family: .ipv4, l4proto: 17, replySource: chosenIP.bytes))
+            }
+            #expect(stale.isEmpty, "\(stale)")
+            // The same flow now reaches the remaining endpoint, and so does every new one.
+            #expect(udpRequest(from: lab.client, to: "10.96.0.10", port: 53, sourcePort: 40053).serverName == other)
+            let after = tally(40) { _ in udpRequest(from: lab.client, to: "10.96.0.10", port: 53) }
+            #expect(after.servers == [other], "\(after)")
+        }
+    }
+
+    @Test func podReachesItselfThroughItsService() async throws {
+        try await ServiceLab.run(pods: ["web-1", "client"], hairpin: true) { lab in
+            try await lab.sync([ServiceLab.service("self")], [lab.slice("self", ["web-1"])])
+            let reply = tcpRequest(from: lab.pod("web-1").namespace, to: "10.96.0.10", port: 80)
+            #expect(reply.serverName == "web-1", "\(reply)")
+        }
+    }
+}
