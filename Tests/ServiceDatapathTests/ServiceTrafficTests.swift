@@ -18,7 +18,8 @@ struct ServiceTrafficTests {
                 [ServiceLab.service("web", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])],
                 [
                     lab.slice("web", ["web-1", "web-2", "web-3", "web-4"], notReady: ["web-4"]),
-                    lab.slice("web", ["web-1", "web-2", "web-3", "web-4"], notReady: ["web-4"], portName: "dns",
+                    lab.slice(
+                        "web", ["web-1", "web-2", "web-3", "web-4"], notReady: ["web-4"], portName: "dns",
                         protocol: .udp),
                 ])
             let tcp = tally(300) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 80) }
@@ -94,7 +95,10 @@ struct ServiceTrafficTests {
         try await ServiceLab.run(pods: ["client"]) { lab in
             let udp = ServicePort(name: "dns", protocol: .udp, port: 53, targetPort: .int(8080))
             try await lab.sync(
-                [ServiceLab.service("empty", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])],
+                [
+                    ServiceLab.service(
+                        "empty", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])
+                ],
                 [])
             let started = ContinuousClock.now
             let tcp = tcpRequest(from: lab.client, to: "10.96.0.10", port: 80, timeout: .seconds(3))
