@@ -166,6 +166,11 @@ extension NFTablesConnection {
         return TypeSpec(fields)
     }
 
+    /// The elements of one set or map (e.g. a dynamic map the kernel fills), without reading the whole table.
+    public func elements(of set: NFTSet) throws(NetlinkError) -> [SetElement] {
+        try readElements(of: set)
+    }
+
     /// Dumps a set's elements. A hash set that the kernel is resizing in the background (right after a bulk
     /// insert) can be walked inconsistently across dump chunks, showing some elements twice and others not at
     /// all; the dump is repeated until two consecutive walks agree.

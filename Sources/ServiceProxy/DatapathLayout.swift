@@ -89,6 +89,11 @@ public struct DatapathLayout: Sendable {
         }
 
         public static func < (lhs: DynamicChain, rhs: DynamicChain) -> Bool { lhs.name < rhs.name }
+
+        public var isRemember: Bool {
+            if case .remember = self { return true }
+            return false
+        }
     }
 
     public static let rejectChain = "reject-service"

@@ -89,6 +89,8 @@ public struct ServiceProxy: Sendable {
         /// UDP frontends of changed Services before and after, for conntrack cleanup.
         public var udpBefore: Set<UDPFrontend>
         public var udpAfter: Set<UDPFrontend>
+        /// Whether a changed Service has (or had) ClientIP affinity: its remembered endpoints may be stale.
+        public var affinityChanged: Bool
     }
 
     /// Compiles what changed since the last sync into one transaction. The first sync also creates the table
@@ -106,12 +108,14 @@ public struct ServiceProxy: Sendable {
         var adds: [String: [SetElement]] = [:]
         var udpBefore: Set<UDPFrontend> = []
         var udpAfter: Set<UDPFrontend> = []
+        var affinityChanged = false
         let changed = dirty
         for name in changed.sorted() {
             let old = contributions[name] ?? ServiceContribution()
             udpBefore.formUnion(old.udpFrontends)
             let new = compileService(name, previous: old)
             udpAfter.formUnion(new.udpFrontends)
+            affinityChanged = affinityChanged || (old.chains.union(new.chains)).contains { $0.isRemember }
             contributions[name] = new.elementCount == 0 && new.chains.isEmpty ? nil : new
             replace(name, old: old, new: new, deletes: &deletes, adds: &adds, diagnostics: &diagnostics)
             for chain in new.chains.subtracting(old.chains) {
@@ -147,7 +151,7 @@ public struct ServiceProxy: Sendable {
         }
         return Sync(
             transaction: tx, diagnostics: diagnostics, changedServices: changed, udpBefore: udpBefore,
-            udpAfter: udpAfter)
+            udpAfter: udpAfter, affinityChanged: affinityChanged)
     }
 
     /// Everything currently desired, as one transaction (for a cold start, adoption or drift repair).
@@ -171,6 +175,31 @@ public struct ServiceProxy: Sendable {
     public var dynamicChains: [DatapathLayout.DynamicChain] { chainUse.keys.sorted() }
     public var healthChecks: [HealthCheck] { contributions.values.compactMap(\.healthCheck) }
     public func contribution(of name: ServiceName) -> ServiceContribution? { contributions[name] }
+
+    /// Entries of a kernel-filled affinity map (`affinity4`/`affinity6`) whose endpoint no longer serves
+    /// their frontend: deleting them sends that client's next connection to a live endpoint.
+    public func staleAffinityEntries(_ entries: [SetElement], family: AddressFamily) -> [SetElement] {
+        let f = DatapathLayout.Family.of(family)
+        let endpoints = owners[f.endpoints] ?? [:]
+        let nodePortEndpoints = owners[f.nodePortEndpoints] ?? [:]
+        var valid: Set<[Value]> = []
+        for (key, list) in endpoints {
+            guard let element = list.first?.element, case .values(let target) = element.data else { continue }
+            valid.insert(Array(key.firsts.dropLast()) + target)
+        }
+        var validNodePorts: Set<[Value]> = []
+        for (key, list) in nodePortEndpoints {
+            guard let element = list.first?.element, case .values(let target) = element.data else { continue }
+            validNodePorts.insert(Array(key.firsts.dropLast()) + target)
+        }
+        let frontends = Set((owners[f.serviceIPs] ?? [:]).keys.map(\.firsts))
+        return entries.filter { entry in
+            guard case .values(let target) = entry.data, entry.key.firsts.count == 4 else { return false }
+            let frontend = Array(entry.key.firsts.dropFirst())
+            if frontends.contains(frontend) { return !valid.contains(frontend + target) }
+            return !validNodePorts.contains(Array(frontend.dropFirst()) + target)
+        }
+    }
 
     // MARK: internals
 

@@ -24,6 +24,8 @@ public actor ServiceSyncer {
         public var diagnostics: [String]
         /// Stale UDP conntrack entries deleted after the ruleset was applied.
         public var conntrackEntriesDeleted: Int
+        /// Remembered affinity entries deleted because their endpoint left.
+        public var affinityEntriesPurged: Int
     }
 
     public private(set) var lastReport: Report?
@@ -75,10 +77,11 @@ public actor ServiceSyncer {
                     logger.error("conntrack cleanup \(filter): \(error)")
                 }
             }
+            let purged = sync.affinityChanged ? purgeStaleAffinity() : 0
             let report = Report(
                 messages: applied.messages, bytes: applied.bytes, elementOperations: transaction.elementCount,
                 changedServices: sync.changedServices.count, diagnostics: sync.diagnostics,
-                conntrackEntriesDeleted: deleted)
+                conntrackEntriesDeleted: deleted, affinityEntriesPurged: purged)
             lastReport = report
             for problem in sync.diagnostics { logger.error("\(problem)") }
             logger.info(
@@ -93,6 +96,26 @@ public actor ServiceSyncer {
             logger.error("sync failed, previous ruleset kept: \(error)")
             throw error
         }
+    }
+
+    /// Deletes remembered affinity entries whose endpoint left their frontend (returns how many).
+    private func purgeStaleAffinity() -> Int {
+        var purged = 0
+        for family in DatapathLayout.Family.all {
+            guard let map = sets.first(where: { $0.name == family.affinity }) else { continue }
+            do {
+                let stale = proxy.staleAffinityEntries(try connection.elements(of: map), family: family.addressFamily)
+                guard !stale.isEmpty else { continue }
+                var tx = Transaction(existingSets: [map])
+                tx.deleteElements(stale, from: map.ref)
+                try connection.apply(tx, existingSets: sets)
+                purged += stale.count
+            } catch {
+                // An entry may expire between the dump and the delete; the next change retries.
+                logger.warning("affinity cleanup of \(family.affinity): \(error)")
+            }
+        }
+        return purged
     }
 
     /// Re-reads the kernel and repairs any difference from the desired state (someone deleted a chain,

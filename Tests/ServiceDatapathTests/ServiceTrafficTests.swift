@@ -86,6 +86,15 @@ struct ServiceTrafficTests {
             let remembered = try lab.kernelTable()?.set(named: "affinity4")?.elements ?? []
             #expect(remembered.count == 1)
             #expect(remembered.first?.key.firsts.first == Value.ipv4(10, 244, 1, UInt8(5)))
+
+            // The remembered endpoint leaves: its entry is purged and the client sticks to a live one.
+            let first = try #require(replies.servers.first)
+            let remaining = ["web-1", "web-2", "web-3"].filter { $0 != first }
+            let report = try await lab.sync([sticky], [lab.slice("sticky", remaining)])
+            #expect(report.affinityEntriesPurged == 1)
+            let moved = tally(20) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 80) }
+            #expect(moved.servers.count == 1 && !moved.servers.contains(first), "\(moved)")
+
             try await Task.sleep(for: .milliseconds(2600))
             #expect(try lab.kernelTable()?.set(named: "affinity4")?.elements.isEmpty == true, "entry expired")
         }
