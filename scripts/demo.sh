@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-deps.sh
-swift build -c release --product sluice --product sluiced
+swift build -c release --product sluice
+swift build -c release --product sluiced
 bin=$(swift build -c release --show-bin-path)
 
 echo "== sluice compile -f examples/ (what node-a would program)"
