@@ -12,8 +12,10 @@ struct CompileCommand: ParsableCommand {
         discussion: """
             Every invalid object is reported on stderr with file, document, kind, namespace/name, field path and
             problem; the rest still compiles. The exit status is 1 when any object was rejected.
-            Rules the kernel gets through netlink that nft has no syntax for (a map lookup inside a key,
-            session-affinity DNAT) print in parentheses or with /* */ notes.
+            The text is what the kernel gets over netlink, in nft syntax, for reading: `nft list ruleset`
+            prints the programmed table the same way, but nft's parser cannot type a few of these
+            expressions inside a concatenation (`ct original proto-dst`, `numgen` into a `mark` field), so the
+            output is not meant for `nft -f`.
             """)
 
     @OptionGroup var options: ProxyOptions
