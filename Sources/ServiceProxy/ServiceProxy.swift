@@ -175,6 +175,9 @@ public struct ServiceProxy: Sendable {
     public var dynamicChains: [DatapathLayout.DynamicChain] { chainUse.keys.sorted() }
     public var healthChecks: [HealthCheck] { contributions.values.compactMap(\.healthCheck) }
     public func contribution(of name: ServiceName) -> ServiceContribution? { contributions[name] }
+    public func service(named name: ServiceName) -> Service? { services[name] }
+    /// Services with a contribution, in name order.
+    public var serviceNames: [ServiceName] { contributions.keys.sorted() }
 
     /// Entries of a kernel-filled affinity map (`affinity4`/`affinity6`) whose endpoint no longer serves
     /// their frontend: deleting them sends that client's next connection to a live endpoint.

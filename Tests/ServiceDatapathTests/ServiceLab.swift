@@ -7,6 +7,7 @@ import NFTablesNetlink
 import ServiceProxy
 import SluiceAgent
 import SluiceTestSupport
+import Testing
 
 /// A node with pods running name servers, an external host, and a ServiceSyncer programming the node —
 /// the kube-proxy replacement under test with real packets.
@@ -83,6 +84,32 @@ struct ServiceLab {
                 ipFamilies: clusterIPs.map { $0.contains(":") ? .ipv6 : .ipv4 }, ports: ports))
         configure(&service)
         return service
+    }
+
+    /// What `sluice trace` says about a connection, compiled from the same objects the lab programmed.
+    func trace(
+        _ services: [Service], _ slices: [EndpointSlice], from source: String, to destination: String, port: UInt16,
+        protocol: TransportProtocol = .tcp
+    ) -> ServiceTraceResult {
+        var proxy = ServiceProxy(configuration: Self.configuration())
+        proxy.replaceAll(services: services, endpointSlices: slices)
+        _ = proxy.sync()
+        let local =
+            [topology.gatewayIPv4, topology.gatewayIPv6] + (topology.external.map { [$0.nodeIPv4, $0.nodeIPv6] } ?? [])
+        return proxy.trace(
+            ServiceTraceRequest(
+                source: IPAddress(source)!, destination: IPAddress(destination)!, port: port, protocol: `protocol`,
+                localAddresses: local.compactMap(IPAddress.init)))
+    }
+
+    /// Pod names of a trace's candidate endpoints.
+    func podNames(_ result: ServiceTraceResult) -> Set<String> {
+        Set(
+            result.endpoints.compactMap { candidate in
+                topology.pods.first {
+                    candidate.endpoint.hasPrefix($0.ipv4 + ":") || candidate.endpoint.hasPrefix("[\($0.ipv6)]:")
+                }?.name
+            })
     }
 
     /// The node's table as the kernel holds it.

@@ -24,6 +24,14 @@ struct ServiceTrafficTests {
                 ])
             let tcp = tally(300) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 80) }
             #expect(tcp.servers == ["web-1", "web-2", "web-3"], "\(tcp)")
+            let services = [
+                ServiceLab.service("web", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])
+            ]
+            let slices = [lab.slice("web", ["web-1", "web-2", "web-3", "web-4"], notReady: ["web-4"])]
+            let traced = lab.trace(services, slices, from: lab.pod("client").ipv4, to: "10.96.0.10", port: 80)
+            #expect(lab.podNames(traced) == tcp.servers, "sluice trace agrees with the kernel")
+            #expect(traced.endpoints.allSatisfy { abs($0.probability - 1.0 / 3) < 0.001 })
+            #expect(traced.service == "default/web")
             #expect(tcp.values.allSatisfy { $0 > 50 }, "\(tcp)")
             let udpTally = tally(150) { _ in udpRequest(from: lab.client, to: "10.96.0.10", port: 53) }
             #expect(udpTally.servers == ["web-1", "web-2", "web-3"], "\(udpTally)")
@@ -37,6 +45,11 @@ struct ServiceTrafficTests {
                 [lab.slice("web6", ["web-1", "web-2"], family: .ipv6)])
             let replies = tally(60) { _ in tcpRequest(from: lab.client, to: "fd00:10:96::a", port: 80) }
             #expect(replies.servers == ["web-1", "web-2"], "\(replies)")
+            let traced = lab.trace(
+                [ServiceLab.service("web6", clusterIPs: ["fd00:10:96::a"])],
+                [lab.slice("web6", ["web-1", "web-2"], family: .ipv6)],
+                from: lab.pod("client").ipv6, to: "fd00:10:96::a", port: 80)
+            #expect(lab.podNames(traced) == replies.servers, "\(traced.endpoints)")
         }
     }
 
@@ -59,16 +72,26 @@ struct ServiceTrafficTests {
             let viaLB = tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80)
             #expect(viaLB.serverName == "web-1", "\(viaLB)")
             #expect(viaLB.peerAddress != external.ipv4, "\(viaLB)")
+            let clusterTrace = lab.trace(
+                [lb(.cluster)], slices, from: external.ipv4, to: external.nodeIPv4, port: 30080)
+            #expect(clusterTrace.endpoints.map(\.masquerade) == [true], "\(clusterTrace)")
+            #expect(clusterTrace.frontend == "NodePort")
 
             try await lab.sync([lb(.local)], slices)
             let local = tcpRequest(from: external.namespace, to: external.nodeIPv4, port: 30080)
             #expect(local.peerAddress == external.ipv4, "Local policy keeps the client address: \(local)")
             let localLB = tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80)
             #expect(localLB.peerAddress == external.ipv4, "\(localLB)")
+            let localTrace = lab.trace([lb(.local)], slices, from: external.ipv4, to: "10.100.0.10", port: 80)
+            #expect(localTrace.endpoints.map(\.masquerade) == [false], "\(localTrace)")
+            #expect(lab.podNames(localTrace) == ["web-1"])
 
             try await lab.sync([lb(.local, ranges: ["192.0.2.0/24"])], slices)
             let blocked = tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80, timeout: .milliseconds(700))
             #expect(blocked == .timedOut, "outside loadBalancerSourceRanges: \(blocked)")
+            let blockedTrace = lab.trace(
+                [lb(.local, ranges: ["192.0.2.0/24"])], slices, from: external.ipv4, to: "10.100.0.10", port: 80)
+            #expect(blockedTrace.verdict == "drop", "\(blockedTrace.reason)")
             try await lab.sync([lb(.local, ranges: ["198.18.0.0/15"])], slices)
             #expect(tcpRequest(from: external.namespace, to: "10.100.0.10", port: 80).serverName == "web-1")
         }
@@ -115,6 +138,13 @@ struct ServiceTrafficTests {
             #expect(tcp == .refused, "\(tcp)")
             #expect(udpResult == .refused || udpResult == .unreachable, "\(udpResult)")
             #expect(ContinuousClock.now - started < .seconds(2), "rejected, not timed out")
+            let traced = lab.trace(
+                [
+                    ServiceLab.service(
+                        "empty", ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080)), udp])
+                ],
+                [], from: lab.pod("client").ipv4, to: "10.96.0.10", port: 53, protocol: .udp)
+            #expect(traced.verdict == "reject", "\(traced.reason)")
         }
     }
 
@@ -140,6 +170,10 @@ struct ServiceTrafficTests {
             #expect(udpRequest(from: lab.client, to: "10.96.0.10", port: 53, sourcePort: 40053).serverName == other)
             let after = tally(40) { _ in udpRequest(from: lab.client, to: "10.96.0.10", port: 53) }
             #expect(after.servers == [other], "\(after)")
+            let traced = lab.trace(
+                [service], [lab.slice("dns", [other], portName: "dns", protocol: .udp)], from: lab.pod("client").ipv4,
+                to: "10.96.0.10", port: 53, protocol: .udp)
+            #expect(lab.podNames(traced) == [other])
         }
     }
 
