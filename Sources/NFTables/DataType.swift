@@ -52,9 +52,10 @@ public enum DataType: String, Sendable, Hashable, CaseIterable, Codable {
     }
 
     /// Whether values are in network byte order; nft records this in set user data so it can print elements.
+    /// Interface names are strings: compared bytewise as stored, never byte-swapped.
     public var isBigEndian: Bool {
         switch self {
-        case .ipv4Address, .ipv6Address, .etherAddress, .inetService: true
+        case .ipv4Address, .ipv6Address, .etherAddress, .inetService, .interfaceName: true
         default: false
         }
     }
