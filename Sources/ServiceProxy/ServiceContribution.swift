@@ -46,6 +46,12 @@ public struct HealthCheck: Sendable, Hashable {
     public var port: UInt16
     public var service: ServiceName
     public var localEndpoints: Int
+
+    public init(port: UInt16, service: ServiceName, localEndpoints: Int) {
+        self.port = port
+        self.service = service
+        self.localEndpoints = localEndpoints
+    }
 }
 
 /// A UDP Service IP/port and the endpoints behind it, for conntrack cleanup.

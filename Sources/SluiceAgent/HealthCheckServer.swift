@@ -106,8 +106,16 @@ public final class HealthCheckServer: Sendable {
         defer { close(client) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var request = [UInt8](repeating: 0, count: 2048)
-        _ = recv(client, &request, request.count, 0)
+        // Read the request head (until the blank line), so closing never discards unread bytes: that would
+        // make the kernel answer the client with a reset instead of our response.
+        var request: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while request.count < 16384 {
+            let n = recv(client, &buffer, buffer.count, 0)
+            guard n > 0 else { break }
+            request += buffer[0..<n]
+            if request.count >= 4 && request.suffix(4) == [13, 10, 13, 10] { break }
+        }
         let count = check?.localEndpoints ?? 0
         let body = """
             {"service":{"namespace":"\(check?.service.namespace ?? "")","name":"\(check?.service.name ?? "")"},\
@@ -118,6 +126,7 @@ public final class HealthCheckServer: Sendable {
             "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         _ = response.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        shutdown(client, Int32(SHUT_WR))
     }
 }
 

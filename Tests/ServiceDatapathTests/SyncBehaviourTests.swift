@@ -1,0 +1,137 @@
+import Foundation
+import KubeAPI
+import NFTables
+import NFTablesNetlink
+import ServiceProxy
+import SluiceAgent
+import SluiceTestSupport
+import Testing
+
+/// The agent's behaviour around the datapath: watching a manifest directory, bad input, kernel rejections,
+/// health check node ports.
+@Suite(.requiresRoot)
+struct SyncBehaviourTests {
+    @Test func sluicedWatchesItsDirectoryAndSkipsOnlyTheInvalidObject() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "client"]) { lab in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let encoder = JSONEncoder()
+            try encoder.encode(ServiceLab.service("web")).write(to: directory.appendingPathComponent("web.json"))
+            try encoder.encode(lab.slice("web", ["web-1"])).write(to: directory.appendingPathComponent("slice.json"))
+            try """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: broken, namespace: default}
+            spec:
+              clusterIP: 10.96.0.11
+              ports: [{port: 70000}]
+            """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+
+            let log = directory.appendingPathComponent("sluiced.log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            daemon.arguments = [
+                "netns", "exec", lab.topology.node.name, SluicedRestartTests.sluiced, "--manifests", directory.path,
+                "--node-name", ServiceLab.nodeName, "--cluster-cidr", "10.244.0.0/16",
+            ]
+            let output = try FileHandle(forWritingTo: log)
+            daemon.standardOutput = output
+            daemon.standardError = output
+            daemon.standardInput = FileHandle.nullDevice
+            try daemon.run()
+            defer {
+                daemon.terminate()
+                daemon.waitUntilExit()
+            }
+
+            #expect(await eventually { tcpRequest(from: lab.client, to: "10.96.0.10", port: 80).serverName == "web-1" })
+            let logged = try String(contentsOf: log, encoding: .utf8)
+            #expect(
+                logged.contains(
+                    "broken.yaml doc 1 Service default/broken: spec.ports[0].port: 70000 is not in 1-65535"),
+                "\(logged)")
+
+            // An edit to the directory is applied without a restart.
+            try encoder.encode(lab.slice("web", ["web-2"])).write(to: directory.appendingPathComponent("slice.json"))
+            #expect(await eventually { tcpRequest(from: lab.client, to: "10.96.0.10", port: 80).serverName == "web-2" })
+        }
+    }
+
+    @Test func aRejectedBatchKeepsThePreviousRulesetAndDriftRepairConverges() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "client"]) { lab in
+            let one = ServiceLab.service("one")
+            let two = ServiceLab.service("two", clusterIPs: ["10.96.0.20"])
+            try await lab.sync([one], [lab.slice("one", ["web-1"])])
+            // Someone else claims the frontend `two` will need, with different data: the kernel refuses our add.
+            _ = try lab.topology.node.exec([
+                "nft", "add", "element", "inet", "sluice", "service-ips4", "{ 10.96.0.20 . tcp . 80 : drop }",
+            ])
+            await #expect(throws: NetlinkError.self) {
+                try await lab.sync([one, two], [lab.slice("one", ["web-2"]), lab.slice("two", ["web-1"])])
+            }
+            // Nothing of the failed batch took effect: `one` still goes to web-1 only.
+            let before = tally(20) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 80) }
+            #expect(before.servers == ["web-1"], "\(before)")
+
+            let fixes = try await lab.syncer.repairDrift()
+            #expect(fixes >= 1)
+            try await lab.sync([one, two], [lab.slice("one", ["web-2"]), lab.slice("two", ["web-1"])])
+            #expect(tcpRequest(from: lab.client, to: "10.96.0.20", port: 80).serverName == "web-1")
+            #expect(tcpRequest(from: lab.client, to: "10.96.0.10", port: 80).serverName == "web-2")
+        }
+    }
+
+    @Test func healthCheckNodePortReportsLocalEndpoints() async throws {
+        try await ServiceLab.run(pods: ["web-1", "client"]) { lab in
+            let external = try #require(lab.topology.external)
+            // Listening sockets are opened by `update`, in the namespace of the calling thread.
+            let server = try HealthCheckServer()
+            defer { server.stop() }
+            let failures = try lab.topology.node.run {
+                server.update([
+                    HealthCheck(port: 32001, service: ServiceName(namespace: "default", name: "lb"), localEndpoints: 2)
+                ])
+            }
+            #expect(failures.isEmpty, "\(failures)")
+            func fetch() throws -> String {
+                try external.namespace.exec([
+                    "bash", "-c",
+                    "exec 3<>/dev/tcp/\(external.nodeIPv4)/32001; printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3",
+                ])
+            }
+            let healthy = try fetch()
+            #expect(healthy.hasPrefix("HTTP/1.1 200"), "\(healthy)")
+            #expect(healthy.contains("\"localEndpoints\":2"))
+            #expect(healthy.contains("\"namespace\":\"default\",\"name\":\"lb\""))
+            _ = try lab.topology.node.run {
+                server.update([
+                    HealthCheck(port: 32001, service: ServiceName(namespace: "default", name: "lb"), localEndpoints: 0)
+                ])
+            }
+            let unhealthy = try fetch()
+            #expect(unhealthy.hasPrefix("HTTP/1.1 503"), "\(unhealthy)")
+        }
+    }
+
+    @Test func sctpServicesAreProgrammed() async throws {
+        try await ServiceLab.run(pods: ["web-1", "client"]) { lab in
+            let sctp = ServiceLab.service(
+                "sctp", ports: [ServicePort(name: "s", protocol: .sctp, port: 3868, targetPort: .int(3868))])
+            try await lab.sync([sctp], [lab.slice("sctp", ["web-1"], port: 3868, portName: "s", protocol: .sctp)])
+            let listed = try lab.topology.node.exec(["nft", "list", "map", "inet", "sluice", "service-ips4"])
+            #expect(listed.contains("10.96.0.10 . sctp . 3868 : goto pick4-1"), "\(listed)")
+        }
+    }
+}
+
+/// Polls `condition` for up to `timeout` (the daemon applies changes asynchronously).
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return false
+}
