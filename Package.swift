@@ -51,6 +51,7 @@ let package = Package(
 
         // Compilers (pure).
         .target(name: "ServiceProxy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
+        .target(name: "NetworkPolicy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
 
         // Kernel layer.
         .target(
@@ -65,7 +66,7 @@ let package = Package(
         .target(
             name: "SluiceAgent",
             dependencies: [
-                "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "ConntrackNetlink",
+                "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "NetworkPolicy", "ConntrackNetlink",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -75,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "KubeAPI", "NFTables", "ServiceProxy",
+                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -120,6 +121,16 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "KubeAPI", "NFTables"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NetworkPolicyDatapathTests",
+            dependencies: [
+                "NetworkPolicy", "SluiceAgent", "KubeAPI", "NFTables", "NFTablesNetlink", "SluiceTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NFTablesNetlinkTests",

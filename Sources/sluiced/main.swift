@@ -12,7 +12,7 @@ import SluiceAgent
 struct Sluiced: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluiced",
-        abstract: "Program this node's Service data plane (nftables) from Kubernetes objects.",
+        abstract: "Program this node's Service and NetworkPolicy data plane (nftables) from Kubernetes objects.",
         discussion: """
             Runs in the network namespace it is started in (use `ip netns exec` to target another). With
             --manifests it loads a directory of YAML/JSON manifests and applies every change made to it;
@@ -59,8 +59,10 @@ struct Sluiced: AsyncParsableCommand {
         let syncer = ServiceSyncer(
             configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
             logger: logger)
+        let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
         if once {
             try await syncer.sync(first)
+            try await policies.sync(first)
             return
         }
         let health = try HealthCheckServer()
@@ -68,6 +70,7 @@ struct Sluiced: AsyncParsableCommand {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
                 do { try await syncer.repairDrift() } catch { logger.error("drift repair failed: \(error)") }
+                do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
             }
         }
         defer { repairs.cancel() }
@@ -83,6 +86,7 @@ struct Sluiced: AsyncParsableCommand {
             } catch {
                 logger.error("sync failed: \(error)")
             }
+            do { try await policies.sync(snapshot) } catch { logger.error("policy sync failed: \(error)") }
         }
     }
 

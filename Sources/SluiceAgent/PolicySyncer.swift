@@ -1,0 +1,96 @@
+import KubeAPI
+import Logging
+import NFTables
+import NFTablesNetlink
+import NetworkPolicy
+
+/// Keeps the kernel's NetworkPolicy table equal to the desired state: adopts what a previous run left, then sends
+/// only differences, each as one atomic batch. Owns its netlink connection (bound to the namespace it was opened
+/// in) and its own table, so the Service syncer and this one never touch each other's objects.
+public actor PolicySyncer {
+    private var enforcer: PolicyEnforcer
+    private let connection: NFTablesConnection
+    private let logger: Logger
+    private var started = false
+    private let sets: [NFTSet]
+
+    /// What the last sync did, for logs, metrics and tests.
+    public struct Report: Sendable {
+        public var messages: Int
+        public var bytes: Int
+        public var elementOperations: Int
+        /// Local pods whose contributions were recompiled.
+        public var changedPods: Int
+        /// Rejected policies (and the pods they keep isolated), address conflicts.
+        public var diagnostics: [String]
+    }
+
+    public private(set) var lastReport: Report?
+    public var programmedElementCount: Int { enforcer.programmedElementCount }
+
+    /// - Parameters:
+    ///   - nodeName: pods scheduled here are enforced; `nil` enforces every pod (a single-node lab).
+    ///   - connection: opened in the namespace to program.
+    public init(nodeName: String?, connection: NFTablesConnection, logger: Logger) {
+        enforcer = PolicyEnforcer(configuration: PolicyConfiguration(nodeName: nodeName))
+        sets = enforcer.layout.sets()
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Compiles the snapshot's namespaces, pods and policies and programs the difference; the first call adopts an
+    /// existing table. Policies the snapshot rejected keep isolating (see `RejectedPolicy`).
+    ///
+    /// A kernel rejection leaves both the kernel and this syncer's state as before the call (the changes stay
+    /// pending and are retried with the next snapshot); the error names the object the kernel refused.
+    @discardableResult
+    public func sync(_ snapshot: ManifestSet) throws -> Report {
+        let before = enforcer
+        enforcer.replaceAll(
+            namespaces: snapshot.namespaces, pods: snapshot.pods, policies: snapshot.networkPolicies,
+            rejected: RejectedPolicy.rejected(by: snapshot))
+        let sync = enforcer.sync()
+        var transaction = sync.transaction
+        var existing = sets
+        if !started {
+            let kernel = try connection.listTable(enforcer.layout.table)
+            if let kernel { existing = kernel.sets.map(\.set) }
+            transaction = Convergence.transaction(from: kernel, to: enforcer.fullTransaction())
+            logger.info(
+                "adopting policy table",
+                metadata: ["existing": "\(kernel != nil)", "operations": "\(transaction.operations.count)"])
+        }
+        do {
+            let applied = try connection.apply(transaction, existingSets: existing)
+            started = true
+            let report = Report(
+                messages: applied.messages, bytes: applied.bytes, elementOperations: transaction.elementCount,
+                changedPods: sync.changedPods.count, diagnostics: sync.diagnostics)
+            lastReport = report
+            for problem in sync.diagnostics { logger.error("\(problem)") }
+            logger.info(
+                "policies synced",
+                metadata: [
+                    "pods": "\(sync.changedPods.count)", "bytes": "\(applied.bytes)",
+                    "elements": "\(transaction.elementCount)",
+                ])
+            return report
+        } catch {
+            enforcer = before
+            logger.error("policy sync failed, previous ruleset kept: \(error)")
+            throw error
+        }
+    }
+
+    /// Re-reads the kernel and repairs any difference from the desired state (a deleted element, chain or the
+    /// whole table). Returns the number of element operations needed.
+    @discardableResult
+    public func repairDrift() throws -> Int {
+        let kernel = try connection.listTable(enforcer.layout.table)
+        let transaction = Convergence.transaction(from: kernel, to: enforcer.fullTransaction())
+        let elementFixes = transaction.elementCount
+        try connection.apply(transaction, existingSets: kernel?.sets.map(\.set) ?? sets)
+        if elementFixes > 0 { logger.warning("repaired policy drift", metadata: ["elements": "\(elementFixes)"]) }
+        return elementFixes
+    }
+}
