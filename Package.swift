@@ -96,8 +96,9 @@ let package = Package(
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
-                "NFTables", "NFTablesNetlink", "NetNamespace",
+                "NFTables", "NFTablesNetlink", "NetNamespace", "ServiceProxy", "SluiceAgent", "KubeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/Sources/sluice-bench",
             swiftSettings: swiftSettings

@@ -9,6 +9,8 @@ packages=(
     libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev pkg-config
     # Tools the privileged tests drive inside their network namespaces.
     nftables iproute2 conntrack iputils-ping
+    # The benchmark loads kube-proxy's iptables-mode layout with iptables-restore (Benchmarks/README.md).
+    iptables
 )
 
 missing=()

@@ -1,188 +1,122 @@
 import ArgumentParser
 import Foundation
-import NFTables
-import NFTablesNetlink
-import NetNamespace
 
-/// Side-by-side, process-level measurements on the real kernel, each run in a fresh network namespace.
+/// Side-by-side, process-level measurements on the real kernel, each run in fresh network namespaces.
 @main
-struct SluiceBench: ParsableCommand {
+struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
-        abstract: "Measures Sluice's nftables programming against nft -f and the kernel's own cost (needs root).")
+        abstract: "Measures Sluice's Service programming and datapath against kube-proxy's layouts (needs root).",
+        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self], defaultSubcommand: RunBenchmarks.self)
+}
 
-    @Flag(help: "A smoke run: the smallest size, one repetition (CI runs this so the harness never rots).")
+/// The benchmark run: the map-load foundation, the Service scenarios with their peers, connect latency; then
+/// the Markdown, JSON and SVG files.
+struct RunBenchmarks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Runs every scenario and writes the results (the default command).")
+
+    @Flag(help: "A smoke run: smallest sizes, one repetition, every scenario (CI runs this so the harness never rots).")
     var quick = false
 
-    @Option(help: "Repetitions per measurement (the median is reported).")
+    @Option(help: "Repetitions of each Sluice measurement (median and range are reported).")
     var repetitions = 5
 
-    @Option(help: "Directory for the JSON and Markdown results.")
+    @Option(help: "Repetitions of each kube-proxy layout load (they are slow at 10k).")
+    var peerRepetitions = 3
+
+    @Option(help: "Load the kube-proxy layouts only up to this many endpoints (Services × endpoints).")
+    var peerMaxEndpoints = 100_000
+
+    @Option(help: "Timed connections per latency measurement.")
+    var connects = 2000
+
+    @Option(help: "Which iptables-restore loads the iptables layout: iptables-nft-restore or iptables-legacy-restore.")
+    var iptablesRestore = "iptables-legacy-restore"
+
+    @Option(
+        help:
+            "Service scenarios as SERVICESxENDPOINTS, comma-separated (default: 1000x10,3000x10,5000x50,10000x10,30000x10)."
+    )
+    var sizes: String?
+
+    @Option(help: "Service counts for connect latency, comma-separated (default: 1,1000,10000,30000).")
+    var datapathSizes: String?
+
+    @Flag(help: "Skip the nftables map-load scenario.")
+    var skipMapLoad = false
+
+    @Option(help: "Directory for the Markdown, JSON and SVG results.")
     var output = "Benchmarks/results"
 
     func run() throws {
         guard geteuid() == 0 else { throw ValidationError("sluice-bench needs root: it creates network namespaces") }
-        let sizes = quick ? [10_000] : [10_000, 100_000, 200_000]
+        BenchNamespaces.installSignalCleanup()
         let reps = quick ? 1 : repetitions
-        var rows: [MapLoadResult] = []
-        for size in sizes {
-            let result = try MapLoadScenario(elements: size).measure(repetitions: reps)
-            print(result.markdownRow)
-            rows.append(result)
-        }
-        try Report(rows: rows, quick: quick).write(to: output)
-    }
-}
+        let peerReps = quick ? 1 : peerRepetitions
+        let machine = Report.Machine.current(iptablesRestore: iptablesRestore)
+        say("machine: \(machine.cores) cores, \(machine.cpu), Linux \(machine.kernel), load \(machine.loadAverage)")
 
-/// One verdict map keyed by `ipv4_addr . inet_proto . inet_service` (Sluice's Service dispatch shape) filled
-/// with N elements in one transaction: Sluice over netlink (encode + apply), the prebuilt batch alone (the
-/// kernel's cost), and `nft -f` of the same ruleset as text.
-struct MapLoadScenario {
-    let elements: Int
-
-    func transaction() -> Transaction {
-        let table = TableRef(family: .inet, name: "bench")
-        let map = NFTSet(
-            table: table, name: "service-ips", key: TypeSpec([.ipv4Address, .inetProtocol, .inetService]),
-            data: .verdict)
-        var tx = Transaction()
-        tx.add(Table(family: .inet, name: table.name))
-        tx.add(Chain(table: table, name: "svc"))
-        tx.add(map)
-        var list: [SetElement] = []
-        list.reserveCapacity(elements)
-        for i in 0..<elements {
-            let address = Value.ipv4(0x0A00_0000 | UInt32(i / 2))
-            let proto: Value = i % 2 == 0 ? .tcp : .udp
-            list.append(SetElement(address, proto, .port(80), data: .verdict(i % 3 == 0 ? .goto("svc") : .accept)))
-        }
-        tx.addElements(list, to: map.ref)
-        return tx
-    }
-
-    func measure(repetitions: Int) throws -> MapLoadResult {
-        let clock = ContinuousClock()
-        var build: [Duration] = []
-        var encode: [Duration] = []
-        var apply: [Duration] = []
-        var render: [Duration] = []
-        var nft: [Duration] = []
-        var bytes = 0
-        for _ in 0..<repetitions {
-            var tx = Transaction()
-            build.append(clock.measure { tx = transaction() })
-            var prepared: NFTablesConnection.PreparedBatch?
-            encode.append(try clock.measure { prepared = try NFTablesConnection.prepare(tx) })
-            let batch = prepared!
-            bytes = batch.byteCount
-            let (applied, count) = try inFreshNamespace { () throws -> (Duration, Int) in
-                let connection = try NFTablesConnection()
-                let took = try clock.measure { try connection.apply(batch) }
-                let table = try connection.listTable(TableRef(family: .inet, name: "bench"))
-                return (took, table?.set(named: "service-ips")?.elements.count ?? 0)
+        var mapLoad: [MapLoadResult] = []
+        if !skipMapLoad {
+            for elements in quick ? [10_000] : [10_000, 100_000, 200_000] {
+                let result = try MapLoadScenario(elements: elements).measure(repetitions: reps)
+                say(result.markdownRow)
+                mapLoad.append(result)
             }
-            guard count == elements else { throw BenchError("netlink load read back \(count) of \(elements) elements") }
-            apply.append(applied)
-
-            var text = ""
-            render.append(clock.measure { text = tx.description })
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bench-\(getpid()).nft")
-            try text.write(to: file, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(at: file) }
-            let name = "slb-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            let ns = try NetworkNamespace.create(named: name)
-            defer { try? ns.delete() }
-            nft.append(try clock.measure { try run(["ip", "netns", "exec", name, "nft", "-f", file.path]) })
-            let listed = try run(["ip", "netns", "exec", name, "nft", "list", "map", "inet", "bench", "service-ips"])
-            let nftCount =
-                listed.components(separatedBy: " : accept").count + listed.components(separatedBy: " : goto svc").count
-                - 2
-            guard nftCount == elements else { throw BenchError("nft -f load listed \(nftCount) of \(elements)") }
         }
-        return MapLoadResult(
-            elements: elements, batchBytes: bytes, build: median(build), encode: median(encode),
-            apply: median(apply), applySpread: spread(apply), render: median(render), nft: median(nft),
-            nftSpread: spread(nft))
-    }
 
-    private func inFreshNamespace<T: Sendable>(_ body: @Sendable () throws -> sending T) throws -> T {
-        let ns = try NetworkNamespace.create(named: "slb-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        defer { try? ns.delete() }
-        return try ns.run(body)
-    }
-}
+        let benchmark = ServiceBenchmark(
+            sizes: try parsedSizes(), datapathSizes: try parsedDatapathSizes(), repetitions: reps,
+            peerRepetitions: peerReps, peerMaxEndpoints: peerMaxEndpoints, connects: quick ? 300 : connects,
+            iptablesRestore: iptablesRestore)
+        let (rows, latencies) = try benchmark.run(progress: say)
 
-struct MapLoadResult: Codable {
-    var elements: Int
-    var batchBytes: Int
-    var build: Duration
-    var encode: Duration
-    var apply: Duration
-    var applySpread: [Duration]
-    var render: Duration
-    var nft: Duration
-    var nftSpread: [Duration]
-
-    var sluiceTotal: Duration { encode + apply }
-
-    static let markdownHeader = """
-        | elements | batch MiB | Sluice encode | kernel apply (prebuilt batch) | Sluice total | nft -f | nft -f ÷ Sluice | Sluice ÷ kernel |
-        |---:|---:|---:|---:|---:|---:|---:|---:|
-        """
-
-    var markdownRow: String {
-        let ratio = seconds(nft) / seconds(sluiceTotal)
-        let overKernel = seconds(sluiceTotal) / seconds(apply)
-        return "| \(elements) | \(String(format: "%.1f", Double(batchBytes) / 1_048_576)) | \(ms(encode)) | "
-            + "\(ms(apply)) (\(applySpread.map(ms).joined(separator: "–"))) | \(ms(sluiceTotal)) | "
-            + "\(ms(nft)) (\(nftSpread.map(ms).joined(separator: "–"))) | \(String(format: "%.1f×", ratio)) | "
-            + "\(String(format: "%.2f×", overKernel)) |"
-    }
-}
-
-struct Report {
-    var rows: [MapLoadResult]
-    var quick: Bool
-
-    func write(to directory: String) throws {
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
-        let base = URL(fileURLWithPath: directory).appendingPathComponent("\(quick ? "quick" : "full")-\(stamp)")
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var markdown = "# nftables map load, \(quick ? "quick" : "full") run \(stamp)\n\n"
-        markdown += "Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, kernel "
-        markdown +=
-            "\((try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?")\n\n"
-        markdown += MapLoadResult.markdownHeader + "\n" + rows.map(\.markdownRow).joined(separator: "\n") + "\n"
-        try markdown.write(to: base.appendingPathExtension("md"), atomically: true, encoding: .utf8)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(rows).write(to: base.appendingPathExtension("json"))
-        print("\nwrote \(base.path).md and .json")
+        let report = Report(
+            mode: quick ? "quick" : "full", stamp: stamp, machine: machine, repetitions: reps,
+            peerRepetitions: peerReps, iptablesRestore: iptablesRestore, mapLoad: mapLoad, services: rows,
+            latencies: latencies)
+        say("\n" + report.servicesMarkdown())
+        try report.write(to: output)
+    }
+
+    private func parsedSizes() throws -> [(services: Int, endpoints: Int)] {
+        let text = sizes ?? (quick ? "1000x10" : "1000x10,3000x10,5000x50,10000x10,30000x10")
+        return try text.split(separator: ",").map { item in
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0, parts[1] <= 250 else {
+                throw ValidationError("bad size \(item): want SERVICESxENDPOINTS, e.g. 10000x10")
+            }
+            return (parts[0], parts[1])
+        }
+    }
+
+    private func parsedDatapathSizes() throws -> [Int] {
+        let text = datapathSizes ?? (quick ? "1,1000" : "1,1000,10000,30000")
+        return try text.split(separator: ",").map { item in
+            guard let count = Int(item), count > 0 else { throw ValidationError("bad datapath size \(item)") }
+            return count
+        }
     }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// Writes a line to standard output at once (unbuffered), so a log file shows progress while the run goes on.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-@discardableResult
-func run(_ argv: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = argv
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError("\(argv.joined(separator: " ")) failed") }
-    return String(decoding: data, as: UTF8.self)
-}
+/// Rewrites a run's Markdown and plots from its JSON, so presentation fixes never need the machine time of a rerun.
+struct Replot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Regenerates the Markdown and SVG files of a run from its JSON.")
 
-func median(_ values: [Duration]) -> Duration { values.sorted()[values.count / 2] }
-func spread(_ values: [Duration]) -> [Duration] { [values.min()!, values.max()!] }
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    @Argument(help: "A results JSON file, e.g. Benchmarks/results/full-<stamp>.json.")
+    var json: String
+
+    func run() throws {
+        let url = URL(fileURLWithPath: json)
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: url))
+        try report.write(to: url.deletingLastPathComponent().path)
+    }
 }
-func ms(_ d: Duration) -> String { String(format: "%.0f ms", seconds(d) * 1000) }
