@@ -240,9 +240,10 @@ public struct ElementKey: Sendable, Hashable, CustomStringConvertible {
         lhs.firsts == rhs.firsts && lhs.lasts == rhs.lasts
     }
 
+    /// Exact keys share one array for both ends; hashing it once halves the cost for the common case.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(firsts)
-        hasher.combine(lasts)
+        if isRange { hasher.combine(lasts) }
     }
 
     /// nft syntax: ranges as prefixes where they are one, else `a-b`.

@@ -144,8 +144,8 @@ public struct Transaction: Sendable, CustomStringConvertible {
             if type.fields != [v.type] {
                 record(what, "compares \(e) (\(type)) with a \(v.type.rawValue) value")
             }
-            if v.bytes.count != v.type.byteLength {
-                record(what, "value \(v) has \(v.bytes.count) bytes, \(v.type.rawValue) needs \(v.type.byteLength)")
+            if v.byteCount != v.type.byteLength {
+                record(what, "value \(v) has \(v.byteCount) bytes, \(v.type.rawValue) needs \(v.type.byteLength)")
             }
         case .prefix(let e, let v, let length, _):
             if e.type.fields != [v.type] { record(what, "prefix \(v) does not fit \(e)") }
@@ -178,35 +178,53 @@ public struct Transaction: Sendable, CustomStringConvertible {
     }
 
     private mutating func validateKey(_ element: SetElement, index: Int, of set: NFTSet) {
-        let what = "element \(index) (\(element.key)) of set \(set.ref)"
-        if element.key.types != set.key.fields {
-            record(what, "key is \(TypeSpec(element.key.types)), the set's is \(set.key)")
+        // Runs for every element of every sync: checks without building strings or arrays unless it fails.
+        let firsts = element.key.firsts
+        var typesMatch = firsts.count == set.key.fields.count
+        if typesMatch {
+            for (value, type) in zip(firsts, set.key.fields) where value.type != type { typesMatch = false }
         }
-        for value in element.key.firsts + element.key.lasts where value.bytes.count != value.type.byteLength {
-            record(what, "value has \(value.bytes.count) bytes, \(value.type.rawValue) needs \(value.type.byteLength)")
+        if !typesMatch {
+            record(
+                "element \(index) (\(element.key)) of set \(set.ref)",
+                "key is \(TypeSpec(element.key.types)), the set's is \(set.key)")
         }
-        if element.key.isRange && !set.flags.contains(.interval) {
-            record(what, "is a range but the set has no interval flag")
+        for value in firsts where value.byteCount != value.type.byteLength {
+            record(
+                "element \(index) (\(element.key)) of set \(set.ref)",
+                "value has \(value.byteCount) bytes, \(value.type.rawValue) needs \(value.type.byteLength)")
+        }
+        if element.key.isRange {
+            for value in element.key.lasts where value.byteCount != value.type.byteLength {
+                record(
+                    "element \(index) (\(element.key)) of set \(set.ref)",
+                    "value has \(value.byteCount) bytes, \(value.type.rawValue) needs \(value.type.byteLength)")
+            }
+            if !set.flags.contains(.interval) {
+                record(
+                    "element \(index) (\(element.key)) of set \(set.ref)", "is a range but the set has no interval flag"
+                )
+            }
         }
     }
 
     private mutating func validate(_ element: SetElement, index: Int, of set: NFTSet) {
         validateKey(element, index: index, of: set)
-        let what = "element \(index) (\(element.key)) of set \(set.ref)"
+        func what() -> String { "element \(index) (\(element.key)) of set \(set.ref)" }
         switch (set.data, element.data) {
         case (nil, nil), (.verdict, .verdict):
             break
         case (.value(let type), .values(let values)):
-            if values.map(\.type) != type.fields {
-                record(what, "maps to \(TypeSpec(values.map(\.type))), the map holds \(type)")
+            if values.count != type.fields.count || zip(values, type.fields).contains(where: { $0.type != $1 }) {
+                record(what(), "maps to \(TypeSpec(values.map(\.type))), the map holds \(type)")
             }
         case (nil, .some):
-            record(what, "has data but \(set.name) is a set, not a map")
+            record(what(), "has data but \(set.name) is a set, not a map")
         case (.some(let type), _):
-            record(what, "needs \(type) data")
+            record(what(), "needs \(type) data")
         }
         if element.timeout != nil && !set.flags.contains(.timeout) {
-            record(what, "has a timeout but the set has no timeout flag")
+            record(what(), "has a timeout but the set has no timeout flag")
         }
     }
 

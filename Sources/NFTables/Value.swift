@@ -2,14 +2,54 @@
 ///
 /// Stored as the exact bytes the kernel compares (network order for addresses and ports, host order for
 /// marks and flags), so encoding is a copy and equality is byte equality — the tracer and the kernel agree.
+/// The bytes live inline (no value type the kernel compares is longer than 16 bytes): Service maps hold
+/// hundreds of thousands of elements, and a heap array per field was most of the compile time and memory.
 public struct Value: Sendable, Hashable, CustomStringConvertible {
     public let type: DataType
-    public let bytes: [UInt8]
+    /// Bytes given (a longer input keeps only 16, which validation then reports by this count).
+    private let count: UInt8
+    /// Bytes 0..<8 and 8..<16, first byte in the most significant position.
+    private let high: UInt64
+    private let low: UInt64
 
     /// Wraps raw bytes; the length must match the type (checked by `Transaction` validation).
     public init(type: DataType, bytes: [UInt8]) {
         self.type = type
-        self.bytes = bytes
+        count = UInt8(clamping: bytes.count)
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for (i, byte) in bytes.prefix(16).enumerated() {
+            if i < 8 {
+                high |= UInt64(byte) << (56 - 8 * i)
+            } else {
+                low |= UInt64(byte) << (56 - 8 * (i - 8))
+            }
+        }
+        self.high = high
+        self.low = low
+    }
+
+    /// The bytes, in the order the kernel compares them.
+    public var bytes: [UInt8] {
+        (0..<min(Int(count), 16)).map(byte(at:))
+    }
+
+    /// How many bytes were given; validation compares it with the type's length.
+    public var byteCount: Int { Int(count) }
+
+    @inline(__always)
+    func byte(at i: Int) -> UInt8 {
+        i < 8 ? UInt8(truncatingIfNeeded: high >> (56 - 8 * i)) : UInt8(truncatingIfNeeded: low >> (56 - 8 * (i - 8)))
+    }
+
+    /// Appends the bytes (optionally in network order, see `networkOrderBytes`) without an intermediate array.
+    public func append(to buffer: inout [UInt8], networkOrder: Bool = false) {
+        let n = min(Int(count), 16)
+        if networkOrder && !type.isBigEndian && n > 1 {
+            for i in stride(from: n - 1, through: 0, by: -1) { buffer.append(byte(at: i)) }
+        } else {
+            for i in 0..<n { buffer.append(byte(at: i)) }
+        }
     }
 
     public static func ipv4(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> Value {

@@ -261,9 +261,15 @@ struct BatchEncoder {
     /// Concatenated fields each padded to a 32-bit boundary, as the registers hold them.
     /// Range-capable backends compare bytewise, so their keys are in network order (`networkOrder`).
     static func keyBytes(_ values: [Value], networkOrder: Bool = false) -> [UInt8] {
-        func bytes(_ v: Value) -> [UInt8] { networkOrder ? v.networkOrderBytes : v.bytes }
-        guard values.count > 1 else { return values.first.map(bytes) ?? [] }
-        return values.flatMap { bytes($0) + Array(repeating: 0, count: $0.type.registerLength - $0.bytes.count) }
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 8)
+        for value in values {
+            value.append(to: &out, networkOrder: networkOrder)
+            if values.count > 1 {
+                for _ in value.byteCount..<value.type.registerLength { out.append(0) }
+            }
+        }
+        return out
     }
 
     private func setPayload(_ elem: OpaquePointer, _ e: SetElement) {

@@ -18,7 +18,7 @@ public struct ServiceProxy: Sendable {
 
     private var contributions: [ServiceName: ServiceContribution] = [:]
     /// Per set, per key: the Services that want the element, first one wins (conflicts are reported).
-    private var owners: [String: [ElementKey: [(service: ServiceName, element: SetElement)]]] = [:]
+    private var owners: [String: [ElementKey: Owners]] = [:]
     private var chainUse: [DatapathLayout.DynamicChain: Int] = [:]
     private var programmedBase = false
 
@@ -163,7 +163,7 @@ public struct ServiceProxy: Sendable {
             for rule in rules { tx.add(rule) }
         }
         for set in owners.keys.sorted() {
-            let elements = owners[set]!.values.compactMap { $0.first?.element }
+            let elements = owners[set]!.values.map(\.element)
             if !elements.isEmpty { tx.addElements(elements, to: SetRef(table: layout.table, name: set)) }
         }
         return tx
@@ -186,13 +186,13 @@ public struct ServiceProxy: Sendable {
         let endpoints = owners[f.endpoints] ?? [:]
         let nodePortEndpoints = owners[f.nodePortEndpoints] ?? [:]
         var valid: Set<[Value]> = []
-        for (key, list) in endpoints {
-            guard let element = list.first?.element, case .values(let target) = element.data else { continue }
+        for (key, entry) in endpoints {
+            guard case .values(let target) = entry.element.data else { continue }
             valid.insert(Array(key.firsts.dropLast()) + target)
         }
         var validNodePorts: Set<[Value]> = []
-        for (key, list) in nodePortEndpoints {
-            guard let element = list.first?.element, case .values(let target) = element.data else { continue }
+        for (key, entry) in nodePortEndpoints {
+            guard case .values(let target) = entry.element.data else { continue }
             validNodePorts.insert(Array(key.firsts.dropLast()) + target)
         }
         let frontends = Set((owners[f.serviceIPs] ?? [:]).keys.map(\.firsts))
@@ -226,29 +226,64 @@ public struct ServiceProxy: Sendable {
         adds: inout [String: [SetElement]], diagnostics: inout [String]
     ) {
         for (set, elements) in old.elements {
-            for (key, element) in elements where new.elements[set]?[key] != element {
-                var list = owners[set]?[key] ?? []
-                let wasActive = list.first?.service == name
-                list.removeAll { $0.service == name }
-                owners[set]?[key] = list.isEmpty ? nil : list
-                guard wasActive, list.first?.element != element else { continue }
+            let newElements = new.elements[set]
+            for (key, element) in elements where newElements?[key] != element {
+                guard let entry = owners[set]?[key] else { continue }
+                let wasActive = entry.active == name
+                let remaining = entry.removing(name)
+                owners[set]![key] = remaining
+                guard wasActive, remaining?.element != element else { continue }
                 deletes[set, default: []].append(element)
-                if let successor = list.first { adds[set, default: []].append(successor.element) }
+                if let successor = remaining { adds[set, default: []].append(successor.element) }
             }
         }
         for (set, elements) in new.elements {
-            for (key, element) in elements where old.elements[set]?[key] != element {
-                var list = owners[set]?[key] ?? []
-                if let active = list.first, active.element != element {
+            let oldElements = old.elements[set]
+            // Hoisted out of the per-element loop: this runs for every element of a cold sync.
+            var table = owners.removeValue(forKey: set) ?? [:]
+            var added = adds.removeValue(forKey: set) ?? []
+            if oldElements == nil { table.reserveCapacity(table.count + elements.count) }
+            for (key, element) in elements where oldElements?[key] != element {
+                var created = false
+                // One hash lookup: insert as active owner, or join the existing owners.
+                let conflict = { (entry: inout Owners) -> ServiceName? in
+                    if created { return nil }
+                    entry.others.append((name, element))
+                    return entry.element == element ? nil : entry.active
+                }(
+                    &table[
+                        key,
+                        default: {
+                            created = true; return Owners(active: name, element: element)
+                        }()])
+                if created {
+                    added.append(element)
+                } else if let conflict {
                     diagnostics.append(
-                        "Service \(name): \(set) element \(key) conflicts with Service \(active.service); not programmed"
-                    )
-                } else if list.isEmpty {
-                    adds[set, default: []].append(element)
+                        "Service \(name): \(set) element \(key) conflicts with Service \(conflict); not programmed")
                 }
-                list.append((name, element))
-                owners[set, default: [:]][key] = list
             }
+            owners[set] = table
+            if !added.isEmpty { adds[set] = added }
         }
+    }
+}
+
+/// Who wants one element: the active owner's element is programmed; others wait (shared hairpin entries,
+/// or a conflicting claim that takes over when the active owner leaves).
+struct Owners: Sendable {
+    var active: ServiceName
+    var element: SetElement
+    var others: [(service: ServiceName, element: SetElement)] = []
+
+    /// The owners left when `name` goes; `nil` when nobody is left.
+    func removing(_ name: ServiceName) -> Owners? {
+        if active != name {
+            var copy = self
+            copy.others.removeAll { $0.service == name }
+            return copy
+        }
+        guard let next = others.first else { return nil }
+        return Owners(active: next.service, element: next.element, others: Array(others.dropFirst()))
     }
 }

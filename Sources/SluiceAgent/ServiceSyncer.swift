@@ -59,9 +59,13 @@ public actor ServiceSyncer {
         var transaction = sync.transaction
         var existing = sets
         if !started {
+            // The first sync's transaction already holds everything; only an existing table needs the
+            // full desired state to diff against.
             let kernel = try connection.listTable(proxy.layout.table)
-            if let kernel { existing = kernel.sets.map(\.set) }
-            transaction = Convergence.transaction(from: kernel, to: proxy.fullTransaction())
+            if let kernel {
+                existing = kernel.sets.map(\.set)
+                transaction = Convergence.transaction(from: kernel, to: proxy.fullTransaction())
+            }
             logger.info(
                 "adopting table",
                 metadata: ["existing": "\(kernel != nil)", "operations": "\(transaction.operations.count)"])
