@@ -9,10 +9,8 @@ import NetworkPolicy
 /// in) and its own table, so the Service syncer and this one never touch each other's objects.
 public actor PolicySyncer {
     private var enforcer: PolicyEnforcer
-    private let connection: NFTablesConnection
+    private var table: OwnedTable
     private let logger: Logger
-    private var started = false
-    private let sets: [NFTSet]
 
     /// What the last sync did, for logs, metrics and tests.
     public struct Report: Sendable {
@@ -33,8 +31,9 @@ public actor PolicySyncer {
     ///   - connection: opened in the namespace to program.
     public init(nodeName: String?, connection: NFTablesConnection, logger: Logger) {
         enforcer = PolicyEnforcer(configuration: PolicyConfiguration(nodeName: nodeName))
-        sets = enforcer.layout.sets()
-        self.connection = connection
+        table = OwnedTable(
+            enforcer.layout.table, sets: enforcer.layout.sets(), connection: connection,
+            label: "policy table \(enforcer.layout.table)")
         self.logger = logger
     }
 
@@ -50,19 +49,10 @@ public actor PolicySyncer {
             namespaces: snapshot.namespaces, pods: snapshot.pods, policies: snapshot.networkPolicies,
             rejected: RejectedPolicy.rejected(by: snapshot))
         let sync = enforcer.sync()
-        var transaction = sync.transaction
-        var existing = sets
-        if !started {
-            let kernel = try connection.listTable(enforcer.layout.table)
-            if let kernel { existing = kernel.sets.map(\.set) }
-            transaction = Convergence.transaction(from: kernel, to: enforcer.fullTransaction())
-            logger.info(
-                "adopting policy table",
-                metadata: ["existing": "\(kernel != nil)", "operations": "\(transaction.operations.count)"])
-        }
         do {
-            let applied = try connection.apply(transaction, existingSets: existing)
-            started = true
+            let enforcer = self.enforcer
+            let (applied, transaction) = try table.apply(
+                sync.transaction, full: { enforcer.fullTransaction() }, logger: logger)
             let report = Report(
                 messages: applied.messages, bytes: applied.bytes, elementOperations: transaction.elementCount,
                 changedPods: sync.changedPods.count, diagnostics: sync.diagnostics)
@@ -86,11 +76,6 @@ public actor PolicySyncer {
     /// whole table). Returns the number of element operations needed.
     @discardableResult
     public func repairDrift() throws -> Int {
-        let kernel = try connection.listTable(enforcer.layout.table)
-        let transaction = Convergence.transaction(from: kernel, to: enforcer.fullTransaction())
-        let elementFixes = transaction.elementCount
-        try connection.apply(transaction, existingSets: kernel?.sets.map(\.set) ?? sets)
-        if elementFixes > 0 { logger.warning("repaired policy drift", metadata: ["elements": "\(elementFixes)"]) }
-        return elementFixes
+        try table.repairDrift(full: enforcer.fullTransaction(), logger: logger)
     }
 }

@@ -9,11 +9,9 @@ import ServiceProxy
 /// sends only differences. Owns the netlink connection (bound to the namespace it was opened in).
 public actor ServiceSyncer {
     private var proxy: ServiceProxy
-    private let connection: NFTablesConnection
+    private var table: OwnedTable
     private let conntrack: ConntrackConnection?
     private let logger: Logger
-    private var started = false
-    private let sets: [NFTSet]
 
     /// What the last sync did, for logs, metrics and tests.
     public struct Report: Sendable {
@@ -40,8 +38,8 @@ public actor ServiceSyncer {
         logger: Logger
     ) {
         proxy = ServiceProxy(configuration: configuration)
-        sets = proxy.layout.sets()
-        self.connection = connection
+        table = OwnedTable(
+            proxy.layout.table, sets: proxy.layout.sets(), connection: connection, label: "table \(proxy.layout.table)")
         self.conntrack = conntrack
         self.logger = logger
     }
@@ -56,23 +54,10 @@ public actor ServiceSyncer {
         proxy.replaceAll(
             services: snapshot.services, endpointSlices: snapshot.endpointSlices, endpoints: snapshot.endpoints)
         let sync = proxy.sync()
-        var transaction = sync.transaction
-        var existing = sets
-        if !started {
-            // The first sync's transaction already holds everything; only an existing table needs the
-            // full desired state to diff against.
-            let kernel = try connection.listTable(proxy.layout.table)
-            if let kernel {
-                existing = kernel.sets.map(\.set)
-                transaction = Convergence.transaction(from: kernel, to: proxy.fullTransaction())
-            }
-            logger.info(
-                "adopting table",
-                metadata: ["existing": "\(kernel != nil)", "operations": "\(transaction.operations.count)"])
-        }
         do {
-            let applied = try connection.apply(transaction, existingSets: existing)
-            started = true
+            let proxy = self.proxy
+            let (applied, transaction) = try table.apply(
+                sync.transaction, full: { proxy.fullTransaction() }, logger: logger)
             var deleted = 0
             for filter in ConntrackCleanup.filters(before: sync.udpBefore, after: sync.udpAfter) {
                 do {
@@ -106,13 +91,14 @@ public actor ServiceSyncer {
     private func purgeStaleAffinity() -> Int {
         var purged = 0
         for family in DatapathLayout.Family.all {
-            guard let map = sets.first(where: { $0.name == family.affinity }) else { continue }
+            guard let map = table.sets.first(where: { $0.name == family.affinity }) else { continue }
             do {
-                let stale = proxy.staleAffinityEntries(try connection.elements(of: map), family: family.addressFamily)
+                let stale = proxy.staleAffinityEntries(
+                    try table.connection.elements(of: map), family: family.addressFamily)
                 guard !stale.isEmpty else { continue }
                 var tx = Transaction(existingSets: [map])
                 tx.deleteElements(stale, from: map.ref)
-                try connection.apply(tx, existingSets: sets)
+                try table.connection.apply(tx, existingSets: table.sets)
                 purged += stale.count
             } catch {
                 // An entry may expire between the dump and the delete; the next change retries.
@@ -126,11 +112,6 @@ public actor ServiceSyncer {
     /// a map element, the whole table). Returns the number of operations needed.
     @discardableResult
     public func repairDrift() throws -> Int {
-        let kernel = try connection.listTable(proxy.layout.table)
-        let transaction = Convergence.transaction(from: kernel, to: proxy.fullTransaction())
-        let elementFixes = transaction.elementCount
-        try connection.apply(transaction, existingSets: kernel?.sets.map(\.set) ?? sets)
-        if elementFixes > 0 { logger.warning("repaired drift", metadata: ["elements": "\(elementFixes)"]) }
-        return elementFixes
+        try table.repairDrift(full: proxy.fullTransaction(), logger: logger)
     }
 }
