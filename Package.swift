@@ -52,6 +52,7 @@ let package = Package(
         // Compilers (pure).
         .target(name: "ServiceProxy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
         .target(name: "NetworkPolicy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
+        .target(name: "GatewayRouting", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
 
         // Kernel layer.
         .target(
@@ -76,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy",
+                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -123,6 +124,8 @@ let package = Package(
         .testTarget(
             name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "KubeAPI", "NFTables"],
             swiftSettings: swiftSettings),

@@ -6,5 +6,5 @@ struct Sluice: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Compile and inspect Sluice's data plane from Kubernetes manifests (no root needed).",
-        subcommands: [CompileCommand.self, TraceCommand.self, PolicyCommand.self])
+        subcommands: [CompileCommand.self, TraceCommand.self, PolicyCommand.self, RouteCommand.self])
 }
