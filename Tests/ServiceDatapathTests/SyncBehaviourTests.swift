@@ -28,7 +28,9 @@ struct SyncBehaviourTests {
               ports: [{port: 70000}]
             """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
 
-            let log = directory.appendingPathComponent("sluiced.log")
+            // The log lives outside the watched directory (its growth would count as a manifest change).
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-\(UUID()).log")
+            defer { try? FileManager.default.removeItem(at: log) }
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let daemon = Process()
             daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
@@ -46,8 +48,12 @@ struct SyncBehaviourTests {
                 daemon.waitUntilExit()
             }
 
-            #expect(await eventually { tcpRequest(from: lab.client, to: "10.96.0.10", port: 80).serverName == "web-1" })
+            let reached = await eventually(timeout: .seconds(30)) {
+                tcpRequest(from: lab.client, to: "10.96.0.10", port: 80, timeout: .milliseconds(500)).serverName
+                    == "web-1"
+            }
             let logged = try String(contentsOf: log, encoding: .utf8)
+            #expect(reached, "sluiced log:\n\(logged)")
             #expect(
                 logged.contains(
                     "broken.yaml doc 1 Service default/broken: spec.ports[0].port: 70000 is not in 1-65535"),
@@ -55,7 +61,11 @@ struct SyncBehaviourTests {
 
             // An edit to the directory is applied without a restart.
             try encoder.encode(lab.slice("web", ["web-2"])).write(to: directory.appendingPathComponent("slice.json"))
-            #expect(await eventually { tcpRequest(from: lab.client, to: "10.96.0.10", port: 80).serverName == "web-2" })
+            let moved = await eventually(timeout: .seconds(30)) {
+                tcpRequest(from: lab.client, to: "10.96.0.10", port: 80, timeout: .milliseconds(500)).serverName
+                    == "web-2"
+            }
+            #expect(moved, "sluiced log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
     }
 
