@@ -25,7 +25,8 @@ public struct PolicyChecker: Sendable {
     public init(manifests: ManifestSet) throws(RulesetError) {
         var enforcer = PolicyEnforcer(configuration: PolicyConfiguration(nodeName: nil))
         enforcer.replaceAll(
-            namespaces: manifests.namespaces, pods: manifests.pods, policies: manifests.networkPolicies,
+            namespaces: manifests.namespaces, pods: manifests.pods,
+            policies: manifests.networkPolicies + manifests.invalidNetworkPolicies,
             rejected: RejectedPolicy.rejected(by: manifests))
         try self.init(enforcer: enforcer)
     }

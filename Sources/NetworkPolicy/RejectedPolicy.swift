@@ -15,10 +15,12 @@ public struct RejectedPolicy: Sendable, Hashable {
         self.problems = problems
     }
 
-    /// The NetworkPolicies a manifest load rejected (its errors naming a NetworkPolicy object), minus duplicate
-    /// definitions of a policy that did load.
+    /// The NetworkPolicies a manifest load rejected without a usable object (errors naming a NetworkPolicy that
+    /// did not decode), minus duplicate definitions of a policy that did load.
     public static func rejected(by manifests: ManifestSet) -> [RejectedPolicy] {
-        let loaded = Set(manifests.networkPolicies.map { ObjectName($0.metadata) })
+        // Policies that decoded but are invalid are passed to the enforcer as objects (it isolates exactly the pods
+        // they select); only those known by name alone are left here.
+        let loaded = Set((manifests.networkPolicies + manifests.invalidNetworkPolicies).map { ObjectName($0.metadata) })
         var problems: [ObjectName: [String]] = [:]
         for diagnostic in manifests.errors where diagnostic.kind == KubeAPI.NetworkPolicy.kind {
             guard let text = diagnostic.objectName, let name = ObjectName(text), !loaded.contains(name) else {

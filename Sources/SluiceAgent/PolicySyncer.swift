@@ -46,7 +46,8 @@ public actor PolicySyncer {
     public func sync(_ snapshot: ManifestSet) throws -> Report {
         let before = enforcer
         enforcer.replaceAll(
-            namespaces: snapshot.namespaces, pods: snapshot.pods, policies: snapshot.networkPolicies,
+            namespaces: snapshot.namespaces, pods: snapshot.pods,
+            policies: snapshot.networkPolicies + snapshot.invalidNetworkPolicies,
             rejected: RejectedPolicy.rejected(by: snapshot))
         let sync = enforcer.sync()
         do {

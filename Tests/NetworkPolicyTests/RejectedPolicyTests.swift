@@ -39,7 +39,7 @@ struct RejectedPolicyTests {
             } == [])
     }
 
-    @Test func aPolicyThatFailedToLoadIsolatesItsNamespace() throws {
+    @Test func aPolicyThatFailsValidationIsolatesExactlyThePodsItSelects() throws {
         let text = """
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
@@ -48,6 +48,32 @@ struct RejectedPolicyTests {
               podSelector: {matchLabels: {pod: a}}
               ingress:
               - ports: [{protocol: TPC, port: 80}]
+            """
+        var manifests = ManifestLoader().load(text: text, source: "policies.yaml")
+        #expect(manifests.networkPolicies.isEmpty)
+        #expect(manifests.invalidNetworkPolicies.map(\.metadata.name) == ["typo"])
+        #expect(manifests.errors.first?.description.contains("\"TPC\" is not one of TCP, UDP, SCTP") == true)
+        #expect(RejectedPolicy.rejected(by: manifests).isEmpty, "known as an object, not by name only")
+        manifests.namespaces = E2E.namespaceObjects()
+        manifests.pods = E2E.pods()
+        // z/a allows nothing in (its only policy is rejected: fail closed); z/b, z/c and every egress stay open.
+        #expect(
+            try Truth.mismatches(manifests) { _, to, _, _ in
+                !(to.namespace == "z" && to.name == "a")
+            } == [])
+        let checker = try PolicyChecker(manifests: manifests)
+        let verdict = try checker.check(
+            from: .pod(.pod("x/a")), to: .pod(.pod("z/a")), protocol: .tcp, port: 80)
+        #expect(!verdict.allowed)
+    }
+
+    @Test func aPolicyKnownOnlyByNameIsolatesItsNamespace() throws {
+        let text = """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: garbled, namespace: z}
+            spec:
+              podSelector: [not, a, selector]
             ---
             apiVersion: networking.k8s.io/v1
             kind: NetworkPolicy
@@ -59,12 +85,12 @@ struct RejectedPolicyTests {
             """
         var manifests = ManifestLoader().load(text: text, source: "policies.yaml")
         #expect(manifests.networkPolicies.count == 1)
+        #expect(manifests.invalidNetworkPolicies.isEmpty)
         let rejected = RejectedPolicy.rejected(by: manifests)
-        #expect(rejected.map(\.name) == [.pod("z/typo")])
-        #expect(rejected.first?.problems.first?.contains("\"TPC\" is not one of TCP, UDP, SCTP") == true)
+        #expect(rejected.map(\.name) == [.pod("z/garbled")])
         manifests.namespaces = E2E.namespaceObjects()
         manifests.pods = E2E.pods()
-        // z stays isolated both ways; its valid policy still lets y in.
+        // Its selector is unknown: z stays isolated both ways; its valid policy still lets y in.
         #expect(
             try Truth.mismatches(manifests) { from, to, _, _ in
                 if from.namespace == "z" { return false }

@@ -292,6 +292,7 @@ private struct LoadSession {
                     .error, at: location, kind: Object.kind, objectName: objectName, field: error.path,
                     message: error.message)
             }
+            if let policy = object as? NetworkPolicy { result.invalidNetworkPolicies.append(policy) }
             return
         }
         let identity = "\(Object.kind)/\(namespace)/\(name)"

@@ -16,6 +16,10 @@ public struct ManifestSet: Hashable, Sendable {
     public var gateways: [Gateway] = []
     public var httpRoutes: [HTTPRoute] = []
     public var referenceGrants: [ReferenceGrant] = []
+    /// NetworkPolicies that decoded but failed validation (they are reported in `diagnostics` and absent from
+    /// `networkPolicies`). Enforcement must fail closed for exactly the pods they select, so the parts that are
+    /// still valid (namespace, pod selector, policy types) are kept here.
+    public var invalidNetworkPolicies: [NetworkPolicy] = []
     public var diagnostics: [ManifestDiagnostic] = []
 
     public init() {}
