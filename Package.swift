@@ -61,6 +61,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "NetNamespace", swiftSettings: swiftSettings),
+        .target(name: "LinkNetlink", dependencies: ["CNLRoute"], swiftSettings: swiftSettings),
+
+        // The CNI plugin's logic: protocol, configuration, IPAM, and the pod/host wiring (see cni-conf/README.md).
+        .target(
+            name: "CNIPlugin",
+            dependencies: ["LinkNetlink", "NetNamespace", "NFTables", "NFTablesNetlink"],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "ConntrackNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
 
         // Agent: sources, reconcile loop, health checks.
@@ -91,7 +99,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "sluice-cni", swiftSettings: swiftSettings),
+        // Runtimes exec the plugin for every pod and call VERSION constantly: a static Swift runtime saves the
+        // dynamic loader about 2 ms per exec (measured; see cni-conf/README.md).
+        .executableTarget(
+            name: "sluice-cni",
+            dependencies: ["CNIPlugin"],
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
 
         // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).
         .executableTarget(
@@ -125,10 +140,10 @@ let package = Package(
             name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "KubeAPI"], swiftSettings: swiftSettings),
-        .testTarget(
             name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "KubeAPI", "NFTables"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NetworkPolicyDatapathTests",
             dependencies: [
@@ -144,6 +159,12 @@ let package = Package(
         .testTarget(
             name: "NetNamespaceTests",
             dependencies: ["NetNamespace", "SluiceTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CNIPluginTests", dependencies: ["CNIPlugin", "LinkNetlink"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CNIRuntimeTests",
+            dependencies: ["CNIPlugin", "LinkNetlink", "NetNamespace", "SluiceTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,6 +11,9 @@ packages=(
     nftables iproute2 conntrack iputils-ping
     # The benchmark loads kube-proxy's iptables-mode layout with iptables-restore (Benchmarks/README.md).
     iptables
+    # Container runtimes that drive sluice-cni in Tests/CNIRuntimeTests (podman's CNI backend, containerd's ctr),
+    # the OCI runtime they use, busybox as the image, and the reference CNI plugins for side-by-side timings.
+    podman containerd runc busybox-static containernetworking-plugins
 )
 
 missing=()

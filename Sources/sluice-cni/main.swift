@@ -1,11 +1,26 @@
-// The CNI plugin arrives with its own issue; until then it answers VERSION (runtimes probe it constantly) and
-// refuses every other command with a CNI error on stdout, as the spec asks.
+// The CNI plugin executable: the runtime's environment and stdin in, the spec's JSON on stdout, the exit status
+// out. Everything else lives in CNIPlugin.
+import CNIPlugin
 import Glibc
 
-let command = getenv("CNI_COMMAND").map { String(cString: $0) } ?? ""
-if command == "VERSION" {
-    print(#"{"cniVersion":"1.1.0","supportedVersions":["0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]}"#)
-    exit(0)
+var input: [UInt8] = []
+var buffer = [UInt8](repeating: 0, count: 65536)
+while true {
+    let count = read(STDIN_FILENO, &buffer, buffer.count)
+    if count > 0 {
+        input += buffer[..<count]
+    } else if count == 0 || errno != EINTR {
+        break
+    }
 }
-print(#"{"cniVersion":"1.1.0","code":100,"msg":"sluice-cni: CNI_COMMAND \#(command) is not implemented yet"}"#)
-exit(1)
+let outcome = Plugin.run(environment: { getenv($0).map { String(cString: $0) } }, stdin: input)
+var output = Array(outcome.stdout.utf8)[...]
+while !output.isEmpty {
+    let written = output.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+    if written > 0 {
+        output = output.dropFirst(written)
+    } else if written < 0 && errno != EINTR {
+        break
+    }
+}
+exit(outcome.status)

@@ -1,0 +1,223 @@
+import Glibc
+import LinkNetlink
+
+/// The on-disk record of which container holds which address, in host-local's layout so either plugin can read
+/// the other's store: one directory per network, one file per address named after it and holding
+/// `containerID\r\nifname`, `last_reserved_ip.<range set>` files for round-robin, and a `lock` file.
+///
+/// Concurrent plugin processes serialize on an exclusive `flock` of `lock` (host-local's lock too). A record is
+/// written to a temporary file first and then hard-linked to the address's name: `link(2)` fails if the name
+/// exists and is atomic, so a plugin killed at any instant leaves either no record or a complete one, never a
+/// half-written file that a later reader would misparse. A complete record of an attachment that never finished
+/// ADD is exactly what GC (or the runtime's DEL after the failed ADD) releases. Leftover temporary files are
+/// removed under the lock by GC.
+public final class AllocationStore {
+    /// `dataDir/<network>`.
+    public let directory: String
+    private let lockFile: Int32
+
+    /// The prefix of temporary record files; not an address, so readers skip them.
+    static let temporaryPrefix = ".sluice-tmp-"
+
+    /// Opens (creating if needed) the store of network `network` under `dataDirectory`.
+    ///
+    /// - Throws: ``CNIError`` 5 naming the path when the directory or lock file cannot be created.
+    public init(dataDirectory: String, network: String) throws(CNIError) {
+        directory = dataDirectory + "/" + network
+        try Self.makeDirectories(directory)
+        let lockPath = directory + "/lock"
+        let file = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard file >= 0 else {
+            throw Self.ioError("open", lockPath)
+        }
+        lockFile = file
+    }
+
+    deinit {
+        close(lockFile)
+    }
+
+    /// Runs `body` holding the store's exclusive lock.
+    public func withLock<T>(_ body: () throws(CNIError) -> T) throws(CNIError) -> T {
+        while flock(lockFile, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                throw Self.ioError("flock", directory + "/lock")
+            }
+        }
+        defer { flock(lockFile, LOCK_UN) }
+        return try body()
+    }
+
+    /// Every address record: who holds what. Call under the lock for a consistent view.
+    public func reservations() throws(CNIError) -> [Reservation] {
+        var result: [Reservation] = []
+        for name in try entries() {
+            guard let address = InetAddress(name) else {
+                continue
+            }
+            guard let content = try readFile(directory + "/" + name) else {
+                continue
+            }
+            let lines = content.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\r\n" || $0 == "\n" })
+            let containerID = lines.first.map { String($0).trimmingWhitespace } ?? ""
+            let interface = lines.count > 1 ? String(lines[1]).trimmingWhitespace : ""
+            result.append(
+                Reservation(
+                    address: address, attachment: AttachmentID(containerID: containerID, interfaceName: interface))
+            )
+        }
+        return result
+    }
+
+    /// Records `address` as held by `attachment`; `false` when the address is already recorded.
+    public func reserve(_ address: InetAddress, for attachment: AttachmentID) throws(CNIError) -> Bool {
+        let temporary = "\(directory)/\(Self.temporaryPrefix)\(getpid())-\(address)"
+        try writeFile(temporary, "\(attachment.containerID)\r\n\(attachment.interfaceName)")
+        defer { unlink(temporary) }
+        FaultInjection.checkpoint(.ipamRecordWritten)
+        if link(temporary, "\(directory)/\(address)") != 0 {
+            if errno == EEXIST {
+                return false
+            }
+            throw Self.ioError("link", "\(directory)/\(address)")
+        }
+        return true
+    }
+
+    /// Deletes the record of `address`; a missing record is not an error.
+    public func release(_ address: InetAddress) throws(CNIError) {
+        let path = "\(directory)/\(address)"
+        if unlink(path) != 0 && errno != ENOENT {
+            throw Self.ioError("unlink", path)
+        }
+    }
+
+    /// The address last handed out from range set `setIndex`, if recorded.
+    public func lastReserved(setIndex: Int) throws(CNIError) -> InetAddress? {
+        try readFile("\(directory)/last_reserved_ip.\(setIndex)").flatMap { InetAddress($0.trimmingWhitespace) }
+    }
+
+    /// Records the address last handed out from range set `setIndex` (write to a temporary file, then rename, so
+    /// the file is always complete).
+    public func recordLastReserved(_ address: InetAddress, setIndex: Int) throws(CNIError) {
+        let path = "\(directory)/last_reserved_ip.\(setIndex)"
+        let temporary = "\(directory)/\(Self.temporaryPrefix)\(getpid())-last.\(setIndex)"
+        try writeFile(temporary, address.description)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw Self.ioError("rename", path)
+        }
+    }
+
+    /// Removes temporary files left by plugins killed mid-write. Only safe under the lock (every writer holds
+    /// it), which is why GC calls it there.
+    public func removeTemporaryFiles() throws(CNIError) {
+        for name in try entries() where name.hasPrefix(Self.temporaryPrefix) {
+            unlink("\(directory)/\(name)")
+        }
+    }
+
+    // MARK: files
+
+    private func entries() throws(CNIError) -> [String] {
+        guard let stream = opendir(directory) else {
+            throw Self.ioError("opendir", directory)
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." {
+                names.append(name)
+            }
+        }
+        return names
+    }
+
+    /// The file's content, or `nil` when it does not exist (released meanwhile).
+    private func readFile(_ path: String) throws(CNIError) -> String? {
+        let file = open(path, O_RDONLY | O_CLOEXEC)
+        guard file >= 0 else {
+            if errno == ENOENT {
+                return nil
+            }
+            throw Self.ioError("open", path)
+        }
+        defer { close(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let count = read(file, &buffer, buffer.count)
+            if count > 0 {
+                bytes += buffer[..<count]
+            } else if count == 0 {
+                return String(decoding: bytes, as: UTF8.self)
+            } else if errno != EINTR {
+                throw Self.ioError("read", path)
+            }
+        }
+    }
+
+    private func writeFile(_ path: String, _ content: String) throws(CNIError) {
+        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard file >= 0 else {
+            throw Self.ioError("open", path)
+        }
+        defer { close(file) }
+        var bytes = Array(content.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+            if written < 0 {
+                guard errno == EINTR else {
+                    throw Self.ioError("write", path)
+                }
+                continue
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
+    /// `mkdir -p`.
+    private static func makeDirectories(_ path: String) throws(CNIError) {
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw ioError("mkdir", current)
+            }
+        }
+    }
+
+    private static func ioError(_ operation: String, _ path: String) -> CNIError {
+        let code = errno
+        return CNIError(
+            .ioFailure, "IPAM store: \(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))")
+    }
+}
+
+/// One address record: the address and the attachment holding it (an empty interface name for records written
+/// by old host-local versions, which stored only the container ID).
+public struct Reservation: Sendable, Hashable {
+    public let address: InetAddress
+    public let attachment: AttachmentID
+
+    /// Whether this record belongs to `attachment` (a legacy record matches any interface of its container).
+    public func belongs(to attachment: AttachmentID) -> Bool {
+        self.attachment.containerID == attachment.containerID
+            && (self.attachment.interfaceName.isEmpty || self.attachment.interfaceName == attachment.interfaceName)
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces, tabs and line breaks.
+    var trimmingWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !" \t\r\n".unicodeScalars.contains($0) }) else {
+            return ""
+        }
+        let last = scalars.lastIndex { !" \t\r\n".unicodeScalars.contains($0) }!
+        return String(scalars[first...last])
+    }
+}
