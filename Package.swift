@@ -53,6 +53,7 @@ let package = Package(
         .target(name: "ServiceProxy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
         .target(name: "NetworkPolicy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
         .target(name: "GatewayRouting", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
+        .target(name: "Overlay", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
 
         // Kernel layer.
         .target(
@@ -76,6 +77,7 @@ let package = Package(
             name: "SluiceAgent",
             dependencies: [
                 "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "NetworkPolicy", "ConntrackNetlink",
+                "Overlay", "LinkNetlink",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -166,6 +168,14 @@ let package = Package(
         .testTarget(
             name: "CNIRuntimeTests",
             dependencies: ["CNIPlugin", "LinkNetlink", "NetNamespace", "SluiceTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OverlayTests",
+            dependencies: [
+                "Overlay", "SluiceAgent", "KubeAPI", "LinkNetlink", "SluiceTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

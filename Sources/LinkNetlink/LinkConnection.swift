@@ -151,6 +151,51 @@ public final class LinkConnection {
         try request(message, operation: "create veth", object: "\(name) (peer \(peer.name))")
     }
 
+    /// Creates a VXLAN device (`ip link add NAME type vxlan id VNI dstport PORT dev UNDERLAY local ADDRESS
+    /// nolearning`), down, for an overlay whose remote endpoints come from static FDB and neighbour entries.
+    ///
+    /// - Parameters:
+    ///   - vni: the VXLAN network identifier (24 bits).
+    ///   - port: the UDP destination port (8472 is the Linux and flannel default, 4789 the IANA one).
+    ///   - underlayIndex: the index of the link tunnelled packets leave by, or `nil` to let routing decide.
+    ///   - localAddress: the source address of tunnelled packets (the node's underlay address).
+    ///   - learning: whether the device learns remote MACs from incoming packets; an overlay with static entries
+    ///     wants it off.
+    ///   - mtu: the device MTU: the underlay's minus 50 bytes for an IPv4 underlay, 70 for IPv6.
+    ///   - mac: the device's MAC (the VTEP MAC other nodes point at); `nil` lets the kernel pick a random one.
+    /// - Throws: ``LinkError``; ``LinkError/isExists`` when a link of that name exists.
+    public func createVXLAN(
+        named name: String, vni: UInt32, port: UInt16, underlayIndex: Int32?, localAddress: InetAddress?,
+        learning: Bool = false, mtu: Int? = nil, mac: MACAddress? = nil
+    ) throws(LinkError) {
+        let message = RouteMessage(type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL)
+        message.append(header: linkHeader())
+        message.put(IFLA_IFNAME, string: name)
+        if let mtu {
+            message.put(IFLA_MTU, u32: UInt32(mtu))
+        }
+        if let mac {
+            message.put(IFLA_ADDRESS, bytes: mac.bytes)
+        }
+        message.nest(IFLA_LINKINFO) {
+            message.put(IFLA_INFO_KIND, string: "vxlan")
+            message.nest(IFLA_INFO_DATA) {
+                message.put(IFLA_VXLAN_ID, u32: vni)
+                // The port attribute is in network byte order, unlike every other integer here.
+                message.put(IFLA_VXLAN_PORT, u16: port.bigEndian)
+                message.put(IFLA_VXLAN_LEARNING, u8: learning ? 1 : 0)
+                if let underlayIndex {
+                    message.put(IFLA_VXLAN_LINK, u32: UInt32(underlayIndex))
+                }
+                if let localAddress {
+                    let type = localAddress.isIPv6 ? IFLA_VXLAN_LOCAL6 : IFLA_VXLAN_LOCAL
+                    message.put(type, bytes: localAddress.bytes)
+                }
+            }
+        }
+        try request(message, operation: "create vxlan", object: "\(name) (vni \(vni), port \(port))")
+    }
+
     /// Brings the link up or down (`ip link set … up|down`).
     public func setUp(_ isUp: Bool = true, index: Int32, name: String) throws(LinkError) {
         try setFlags(isUp ? UInt32(IFF_UP) : 0, mask: UInt32(IFF_UP), index: index, name: name)
@@ -285,6 +330,32 @@ public final class LinkConnection {
     /// - Throws: ``LinkError``; ``LinkError/isExists`` when the same route exists.
     public func addRoute(_ route: Route) throws(LinkError) {
         let message = RouteMessage(type: RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_EXCL)
+        message.append(header: routeHeader(route))
+        putRouteAttributes(route, into: message)
+        try request(message, operation: "add route", object: route.description)
+    }
+
+    /// Adds a route in the main table or replaces the one to the same destination (`ip route replace`), so that a
+    /// caller converging on a desired route need not know whether an older version of it exists.
+    public func replaceRoute(_ route: Route) throws(LinkError) {
+        let message = RouteMessage(type: RTM_NEWROUTE, flags: NLM_F_CREATE | NLM_F_REPLACE)
+        message.append(header: routeHeader(route))
+        putRouteAttributes(route, into: message)
+        try request(message, operation: "replace route", object: route.description)
+    }
+
+    /// Deletes a route of the main table (`ip route del`); the destination and whatever else `route` names
+    /// (gateway, interface, metric) must match.
+    ///
+    /// - Throws: ``LinkError``; ``LinkError/isNotFound`` (`ESRCH`) when no such route exists.
+    public func deleteRoute(_ route: Route) throws(LinkError) {
+        let message = RouteMessage(type: RTM_DELROUTE)
+        message.append(header: routeHeader(route))
+        putRouteAttributes(route, into: message)
+        try request(message, operation: "delete route", object: route.description)
+    }
+
+    private func routeHeader(_ route: Route) -> rtmsg {
         var header = rtmsg()
         header.rtm_family = UInt8(route.destination.address.family)
         header.rtm_dst_len = UInt8(route.destination.length)
@@ -293,7 +364,13 @@ public final class LinkConnection {
         header.rtm_scope = UInt8(
             truncatingIfNeeded: route.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
         header.rtm_type = UInt8(RTN_UNICAST)
-        message.append(header: header)
+        if route.isOnLink {
+            header.rtm_flags = UInt32(RTNH_F_ONLINK)
+        }
+        return header
+    }
+
+    private func putRouteAttributes(_ route: Route, into message: RouteMessage) {
         if route.destination.length > 0 {
             message.put(RTA_DST.rawValue, bytes: route.destination.network.bytes)
         }
@@ -306,7 +383,6 @@ public final class LinkConnection {
         if let priority = route.priority {
             message.put(RTA_PRIORITY.rawValue, u32: priority)
         }
-        try request(message, operation: "add route", object: route.description)
     }
 
     /// The routes of the main table for both families.
@@ -338,11 +414,13 @@ public final class LinkConnection {
             }
             var gateway: InetAddress?
             var index: Int32?
+            var isOnLink = false
             if rtnl_route_get_nnexthops(current) > 0, let hop = rtnl_route_nexthop_n(current, 0) {
                 gateway = rtnl_route_nh_get_gateway(hop).flatMap { InetAddress(bytes: addressBytes($0)) }
                 index = rtnl_route_nh_get_ifindex(hop)
+                isOnLink = rtnl_route_nh_get_flags(hop) & UInt32(RTNH_F_ONLINK) != 0
             }
-            result.append(Route(destination: prefix, gateway: gateway, index: index))
+            result.append(Route(destination: prefix, gateway: gateway, index: index, isOnLink: isOnLink))
         }
         return result
     }
@@ -357,6 +435,16 @@ public final class LinkConnection {
         message.put(NDA_DST, bytes: address.bytes)
         message.put(NDA_LLADDR, bytes: mac.bytes)
         try request(message, operation: "replace neighbour", object: "\(address) lladdr \(mac) on \(name)")
+    }
+
+    /// Deletes a neighbour entry added by ``replaceNeighbor(_:mac:index:name:)`` (`ip neigh del ADDRESS dev …`).
+    ///
+    /// - Throws: ``LinkError``; ``LinkError/isNotFound`` when there is no such entry.
+    public func deleteNeighbor(_ address: InetAddress, index: Int32, name: String) throws(LinkError) {
+        let message = RouteMessage(type: RTM_DELNEIGH)
+        message.append(header: neighborHeader(family: address.family, index: index, flags: 0))
+        message.put(NDA_DST, bytes: address.bytes)
+        try request(message, operation: "delete neighbour", object: "\(address) on \(name)")
     }
 
     /// Adds a static FDB entry (`bridge fdb replace MAC dev … [master|self] [dst ADDRESS]`).

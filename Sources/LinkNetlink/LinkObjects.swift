@@ -75,12 +75,19 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
     public var index: Int32?
     /// The metric (`RTA_PRIORITY`), or `nil` for the kernel's default.
     public var priority: UInt32?
+    /// Whether the gateway is taken to be on the link even without a connected route to it (`onlink`,
+    /// `RTNH_F_ONLINK`), as an overlay's route via a remote VTEP address on a VXLAN device needs.
+    public var isOnLink: Bool
 
-    public init(destination: InetPrefix, gateway: InetAddress? = nil, index: Int32? = nil, priority: UInt32? = nil) {
+    public init(
+        destination: InetPrefix, gateway: InetAddress? = nil, index: Int32? = nil, priority: UInt32? = nil,
+        isOnLink: Bool = false
+    ) {
         self.destination = destination
         self.gateway = gateway
         self.index = index
         self.priority = priority
+        self.isOnLink = isOnLink
     }
 
     /// `ip route` syntax: `0.0.0.0/0 via 10.244.1.1 dev #3`.
@@ -91,6 +98,9 @@ public struct Route: Sendable, Hashable, CustomStringConvertible {
         }
         if let index {
             text += " dev #\(index)"
+        }
+        if isOnLink {
+            text += " onlink"
         }
         return text
     }
