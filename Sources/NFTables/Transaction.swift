@@ -24,8 +24,9 @@ public struct Transaction: Sendable, CustomStringConvertible {
     public private(set) var operations: [Operation] = []
     /// The first invalid object added, if any; backends refuse to apply a transaction that has one.
     public private(set) var firstError: TransactionError?
-    /// Sets whose types are known, for element validation: the ones this transaction adds plus any given.
-    private var knownSets: [SetRef: NFTSet]
+    /// Sets whose types are known, for element validation and encoding (interval sets store ranges differently):
+    /// the ones this transaction adds plus the existing ones it was given.
+    public private(set) var knownSets: [SetRef: NFTSet]
 
     /// - Parameter existingSets: sets already in the kernel that this transaction will add elements to.
     public init(existingSets: [NFTSet] = []) {

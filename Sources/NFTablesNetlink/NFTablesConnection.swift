@@ -34,8 +34,9 @@ public final class NFTablesConnection {
 
     /// Applies the transaction as one atomic batch: either every operation takes effect or none does.
     ///
-    /// - Parameter existingSets: sets already in the kernel that the transaction adds elements to; their
-    ///   flags decide how ranges are encoded (rbtree start/end pairs or pipapo key ends).
+    /// - Parameter existingSets: sets already in the kernel that the transaction adds elements to, when the
+    ///   transaction was not built with them (`Transaction(existingSets:)`); their flags decide how ranges are
+    ///   encoded (rbtree start/end pairs or pipapo key ends).
     /// - Throws: `NetlinkError.invalid` if the transaction recorded a validation error (nothing is sent),
     ///   `.rejected` naming the first object the kernel refused (the batch is rolled back),
     ///   `.outcomeUnknown` if acks were lost and the outcome could not be determined.
@@ -52,7 +53,7 @@ public final class NFTablesConnection {
         -> PreparedBatch
     {
         if let error = transaction.firstError { throw .invalid(error.description) }
-        var encoder = BatchEncoder(knownSets: existingSets)
+        var encoder = BatchEncoder(knownSets: Array(transaction.knownSets.values) + existingSets)
         encoder.encode(transaction)
         return PreparedBatch(messages: encoder.messages)
     }
