@@ -130,6 +130,7 @@ public final class HealthCheckServer: Sendable {
     }
 }
 
+/// Why a health check port could not be served (the agent logs it and keeps syncing rules).
 public enum HealthCheckError: Error, CustomStringConvertible {
     case system(String, Int32)
 
