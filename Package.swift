@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceAgent", "KubeAPI", "ServiceProxy", "NFTablesNetlink", "ConntrackNetlink",
+                "SluiceAgent", "KubeAPI", "ServiceProxy", "NFTablesNetlink", "ConntrackNetlink", "Overlay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

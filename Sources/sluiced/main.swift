@@ -4,6 +4,7 @@ import Foundation
 import KubeAPI
 import Logging
 import NFTablesNetlink
+import Overlay
 import ServiceProxy
 import SluiceAgent
 
@@ -35,11 +36,20 @@ struct Sluiced: AsyncParsableCommand {
     @Flag(help: "Sync once and exit (no watching).")
     var once = false
 
+    @Option(help: "Pod network between nodes from their Node objects: none, vxlan or host-gw.")
+    var overlay = "none"
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
     @Option(name: .customLong("v"), help: "Log verbosity: 0 errors and warnings, 1 info, 2 debug.")
     var verbosity = 1
+
+    func validate() throws {
+        guard ["none", "vxlan", "host-gw"].contains(overlay) else {
+            throw ValidationError("--overlay \(overlay): expected none, vxlan or host-gw")
+        }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -60,9 +70,31 @@ struct Sluiced: AsyncParsableCommand {
             configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
             logger: logger)
         let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
+        let backend: OverlayBackend? =
+            switch overlay {
+            case "vxlan": .vxlan
+            case "host-gw": .hostGateway
+            default: nil
+            }
+        let overlaySyncer = try backend.map {
+            try OverlaySetup.syncer(backend: $0, nodeName: nodeName, nodes: first.nodes, logger: logger)
+        }
+        func syncOverlay(_ snapshot: ManifestSet) {
+            guard let overlaySyncer, let backend else { return }
+            let plan = OverlayCompiler.compile(nodes: snapshot.nodes, localNode: nodeName, backend: backend)
+            for problem in plan.problems { logger.error("\(problem)") }
+            do {
+                let report = try overlaySyncer.sync(plan)
+                for failure in report.failures { logger.error("overlay: \(failure)") }
+                logger.info("overlay synced", metadata: ["added": "\(report.added)", "removed": "\(report.removed)"])
+            } catch {
+                logger.error("overlay sync failed: \(error)")
+            }
+        }
         if once {
             try await syncer.sync(first)
             try await policies.sync(first)
+            syncOverlay(first)
             return
         }
         let health = try HealthCheckServer()
@@ -87,6 +119,7 @@ struct Sluiced: AsyncParsableCommand {
                 logger.error("sync failed: \(error)")
             }
             do { try await policies.sync(snapshot) } catch { logger.error("policy sync failed: \(error)") }
+            syncOverlay(snapshot)
         }
     }
 
