@@ -48,6 +48,10 @@ struct SyncBehaviourTests {
                 daemon.waitUntilExit()
             }
 
+            // On a loaded machine (CI runs every suite in parallel) the daemon can take a while to start: wait
+            // for it to report its sync before judging the datapath.
+            let firstSync = await eventually(timeout: .seconds(120)) { Self.syncCount(in: log) >= 1 }
+            #expect(firstSync, "sluiced never synced")
             let reached = await eventually(timeout: .seconds(30)) {
                 tcpRequest(from: lab.client, to: "10.96.0.10", port: 80, timeout: .milliseconds(500)).serverName
                     == "web-1"
@@ -61,12 +65,20 @@ struct SyncBehaviourTests {
 
             // An edit to the directory is applied without a restart.
             try encoder.encode(lab.slice("web", ["web-2"])).write(to: directory.appendingPathComponent("slice.json"))
+            let secondSync = await eventually(timeout: .seconds(120)) { Self.syncCount(in: log) >= 2 }
+            #expect(secondSync, "sluiced never applied the edit")
             let moved = await eventually(timeout: .seconds(30)) {
                 tcpRequest(from: lab.client, to: "10.96.0.10", port: 80, timeout: .milliseconds(500)).serverName
                     == "web-2"
             }
             #expect(moved, "sluiced log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
+    }
+
+    /// Service syncs the daemon has logged so far.
+    static func syncCount(in log: URL) -> Int {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "] synced").count - 1
     }
 
     @Test func aRejectedBatchKeepsThePreviousRulesetAndDriftRepairConverges() async throws {
