@@ -17,8 +17,8 @@ public struct Transaction: Sendable, CustomStringConvertible {
         case deleteSet(SetRef)
         case flushSet(SetRef)
         case addRule(Rule)
-        case addElements(SetRef, [SetElement])
-        case deleteElements(SetRef, [SetElement])
+        case addElements(SetRef, ElementList)
+        case deleteElements(SetRef, ElementList)
     }
 
     public private(set) var operations: [Operation] = []
@@ -105,18 +105,58 @@ public struct Transaction: Sendable, CustomStringConvertible {
     }
 
     public mutating func addElements(_ elements: [SetElement], to set: SetRef) {
+        guard let known = knownSets[set] else {
+            operations.append(.addElements(set, ElementList(elements)))
+            return
+        }
+        for (index, element) in elements.enumerated() {
+            validate(element, index: index, of: known)
+        }
+        var list = ElementList(for: known, reservingCapacity: elements.count)
+        list.append(contentsOf: elements)
+        operations.append(.addElements(set, list))
+    }
+
+    /// Adds a list a compiler filled itself (packed for `set`: validated as it was filled).
+    public mutating func addElements(_ elements: ElementList, to set: SetRef) {
         if let known = knownSets[set] {
-            for (index, element) in elements.enumerated() {
-                validate(element, index: index, of: known)
+            if let layout = elements.layout {
+                if layout != ElementList(for: known).layout {
+                    record("elements of set \(set)", "packed for another set's types than \(known.key)")
+                }
+            } else {
+                for (index, element) in elements.enumerated() {
+                    validate(element, index: index, of: known)
+                }
             }
         }
         operations.append(.addElements(set, elements))
     }
 
     public mutating func deleteElements(_ elements: [SetElement], from set: SetRef) {
+        guard let known = knownSets[set] else {
+            operations.append(.deleteElements(set, ElementList(elements)))
+            return
+        }
+        for (index, element) in elements.enumerated() {
+            validateKey(element, index: index, of: known)
+        }
+        var list = ElementList(for: known, keysOnly: true, reservingCapacity: elements.count)
+        list.append(contentsOf: elements.map { SetElement(key: $0.key) })
+        operations.append(.deleteElements(set, list))
+    }
+
+    /// Deletes the keys of a list a compiler filled itself (packed with `keysOnly` for `set`).
+    public mutating func deleteElements(_ elements: ElementList, from set: SetRef) {
         if let known = knownSets[set] {
-            for (index, element) in elements.enumerated() {
-                validateKey(element, index: index, of: known)
+            if let layout = elements.layout {
+                if layout != ElementList(for: known, keysOnly: true).layout {
+                    record("elements of set \(set)", "packed for another set's types than \(known.key)")
+                }
+            } else {
+                for (index, element) in elements.enumerated() {
+                    validateKey(element, index: index, of: known)
+                }
             }
         }
         operations.append(.deleteElements(set, elements))

@@ -29,6 +29,14 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
         self.low = low
     }
 
+    /// Bytes given directly as the two halves (no intermediate array: compilers make millions of values).
+    init(type: DataType, count: Int, high: UInt64, low: UInt64 = 0) {
+        self.type = type
+        self.count = UInt8(count)
+        self.high = high
+        self.low = low
+    }
+
     /// The bytes, in the order the kernel compares them.
     public var bytes: [UInt8] {
         (0..<min(Int(count), 16)).map(byte(at:))
@@ -58,7 +66,12 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
 
     /// An IPv4 address from its 32-bit host-order value (10.0.0.1 is `0x0A00_0001`).
     public static func ipv4(_ address: UInt32) -> Value {
-        Value(type: .ipv4Address, bytes: withUnsafeBytes(of: address.bigEndian, Array.init))
+        Value(type: .ipv4Address, count: 4, high: UInt64(address) << 32)
+    }
+
+    /// An IPv6 address from its high and low 64 bits (host order, first byte most significant).
+    public static func ipv6(high: UInt64, low: UInt64) -> Value {
+        Value(type: .ipv6Address, count: 16, high: high, low: low)
     }
 
     public static func ipv6(_ bytes: [UInt8]) -> Value { Value(type: .ipv6Address, bytes: bytes) }
@@ -68,7 +81,9 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
         Value(type: .ipv6Address, bytes: groups.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] })
     }
 
-    public static func inetProtocol(_ number: UInt8) -> Value { Value(type: .inetProtocol, bytes: [number]) }
+    public static func inetProtocol(_ number: UInt8) -> Value {
+        Value(type: .inetProtocol, count: 1, high: UInt64(number) << 56)
+    }
     public static let tcp = inetProtocol(6)
     public static let udp = inetProtocol(17)
     public static let sctp = inetProtocol(132)
@@ -76,7 +91,7 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
     public static let icmpv6 = inetProtocol(58)
 
     public static func port(_ port: UInt16) -> Value {
-        Value(type: .inetService, bytes: [UInt8(port >> 8), UInt8(port & 0xff)])
+        Value(type: .inetService, count: 2, high: UInt64(port) << 48)
     }
 
     public static func mark(_ mark: UInt32) -> Value { hostOrder(.mark, mark) }
@@ -94,7 +109,8 @@ public struct Value: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func hostOrder(_ type: DataType, _ value: UInt32) -> Value {
-        Value(type: type, bytes: withUnsafeBytes(of: value.littleEndian, Array.init))
+        // Little-endian bytes: the lowest byte first, i.e. in the most significant position of `high`.
+        Value(type: type, count: 4, high: UInt64(value.byteSwapped) << 32)
     }
 
     /// The bytes in network order, as range-capable sets (rbtree, pipapo) must hold keys to compare them

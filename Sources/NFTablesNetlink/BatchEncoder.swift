@@ -7,7 +7,7 @@ struct EncodedMessage: Sendable {
     /// The object as `nft list` names it (`set inet sluice service-ips`).
     var object: String
     /// For element messages: the elements it carries, to name the one an extended ack points at.
-    var elements: ArraySlice<SetElement>?
+    var elements: (list: ElementList, range: Range<Int>)?
     /// For element messages: for each netlink element in order, the index of the `SetElement` it came from
     /// (an rbtree range is two netlink elements).
     var elementOwners: [Int] = []
@@ -21,6 +21,9 @@ struct BatchEncoder {
     private(set) var messages: [EncodedMessage] = []
     private var sets: [SetRef: NFTSet]
     private var nextSetID: UInt32 = 1
+    /// Where each message is built before it is copied out at its exact size (reused: zeroing 150 KB per
+    /// message adds up over a batch of hundreds).
+    private var scratch = [UInt8](repeating: 0, count: Self.elementPayloadLimit * 3 + 4096)
 
     init(knownSets: [NFTSet] = []) {
         sets = Dictionary(knownSets.map { ($0.ref, $0) }, uniquingKeysWith: { $1 })
@@ -127,7 +130,9 @@ struct BatchEncoder {
             encodeElements(elements, of: s, type: NFT_MSG_NEWSETELEM, flags: create, verb: "add")
         case .deleteElements(let s, let elements):
             // Deletion matches on keys alone.
-            let keys = elements.map { SetElement(key: $0.key) }
+            let keys =
+                elements.layout == nil || elements.layout?.dataTypes != nil
+                ? ElementList(elements.map { SetElement(key: $0.key) }) : elements
             encodeElements(keys, of: s, type: NFT_MSG_DELSETELEM, flags: 0, verb: "delete")
         }
     }
@@ -189,8 +194,12 @@ struct BatchEncoder {
     }
 
     private mutating func encodeElements(
-        _ elements: [SetElement], of ref: SetRef, type: nf_tables_msg_types, flags: UInt16, verb: String
+        _ elements: ElementList, of ref: SetRef, type: nf_tables_msg_types, flags: UInt16, verb: String
     ) {
+        if let layout = elements.layout {
+            encodePacked(elements, layout, of: ref, type: type, flags: flags, verb: verb)
+            return
+        }
         let set = sets[ref]
         let usesKeyEnd = set.map { $0.flags.contains(.interval) && $0.key.isConcatenation } ?? false
         let isInterval = set?.flags.contains(.interval) ?? elements.contains { $0.key.isRange }
@@ -202,24 +211,68 @@ struct BatchEncoder {
                 bytes += Self.estimatedSize(elements[end])
                 end += 1
             }
-            let chunk = elements[start..<end]
             let obj = nftnl_set_alloc()!
             defer { nftnl_set_free(obj) }
             nftnl_set_set_str(obj, UInt16(NFTNL_SET_TABLE.rawValue), ref.table.name)
             nftnl_set_set_str(obj, UInt16(NFTNL_SET_NAME.rawValue), ref.name)
             var owners: [Int] = []
-            for (index, element) in zip(chunk.indices, chunk) {
+            for index in start..<end {
+                let element = elements[index]
                 let count =
                     isInterval && !usesKeyEnd
                     ? addRangeElements(element, to: obj) : addElement(element, to: obj, keyEnd: usesKeyEnd)
                 owners += Array(repeating: index, count: count)
             }
             let object = "\(verb) elements \(start)...\(end - 1) of \(set?.isMap == true ? "map" : "set") \(ref)"
-            append(type, ref.table.family, flags, object, elements: chunk) {
+            append(type, ref.table.family, flags, object, elements: (elements, start..<end)) {
                 nftnl_set_elems_nlmsg_build_payload($0, obj)
             }
             messages[messages.count - 1].elementOwners = owners
             start = end
+        }
+    }
+
+    /// Packed elements: each key and data is already the bytes the kernel wants, copied as they are.
+    private mutating func encodePacked(
+        _ elements: ElementList, _ layout: ElementList.Layout, of ref: SetRef, type: nf_tables_msg_types,
+        flags: UInt16, verb: String
+    ) {
+        let perElement = 2 * layout.keyLength + 48 + (layout.dataTypes == nil ? 0 : 40)
+        let chunkSize = max(1, Self.elementPayloadLimit / perElement)
+        let isMap = sets[ref]?.isMap == true
+        elements.withPackedBytes { bytes, verdicts in
+            guard let bytes else { return }
+            var start = 0
+            while start < elements.count {
+                let end = min(elements.count, start + chunkSize)
+                let obj = nftnl_set_alloc()!
+                defer { nftnl_set_free(obj) }
+                nftnl_set_set_str(obj, UInt16(NFTNL_SET_TABLE.rawValue), ref.table.name)
+                nftnl_set_set_str(obj, UInt16(NFTNL_SET_NAME.rawValue), ref.name)
+                for index in start..<end {
+                    let base = bytes.baseAddress! + index * layout.stride
+                    let elem = nftnl_set_elem_alloc()!
+                    nftnl_set_elem_set(elem, UInt16(NFTNL_SET_ELEM_KEY), base, UInt32(layout.keyLength))
+                    if layout.isVerdictMap {
+                        let slot = UnsafeRawBufferPointer(start: base + layout.keyLength, count: 4)
+                        let verdict = verdicts[ElementList.verdictIndex(in: slot, at: 0)]
+                        nftnl_set_elem_set_u32(elem, UInt16(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))
+                        if let chain = verdict.chain {
+                            nftnl_set_elem_set_str(elem, UInt16(NFTNL_SET_ELEM_CHAIN), chain)
+                        }
+                    } else if layout.dataTypes != nil {
+                        nftnl_set_elem_set(
+                            elem, UInt16(NFTNL_SET_ELEM_DATA), base + layout.keyLength, UInt32(layout.dataLength))
+                    }
+                    nftnl_set_elem_add(obj, elem)
+                }
+                let object = "\(verb) elements \(start)...\(end - 1) of \(isMap ? "map" : "set") \(ref)"
+                append(type, ref.table.family, flags, object, elements: (elements, start..<end)) {
+                    nftnl_set_elems_nlmsg_build_payload($0, obj)
+                }
+                messages[messages.count - 1].elementOwners = Array(start..<end)
+                start = end
+            }
         }
     }
 
@@ -302,17 +355,16 @@ struct BatchEncoder {
 
     private mutating func append(
         _ type: nf_tables_msg_types, _ family: TableFamily, _ flags: UInt16, _ object: String,
-        elements: ArraySlice<SetElement>? = nil, build: (UnsafeMutablePointer<nlmsghdr>) -> Void
+        elements: (list: ElementList, range: Range<Int>)? = nil, build: (UnsafeMutablePointer<nlmsghdr>) -> Void
     ) {
-        var buffer = [UInt8](repeating: 0, count: Self.elementPayloadLimit * 3 + 4096)
-        let length = buffer.withUnsafeMutableBytes { raw -> Int in
+        let length = scratch.withUnsafeMutableBytes { raw -> Int in
             let base = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
             let header = nftnl_nlmsg_build_hdr(
                 base, UInt16(type.rawValue), UInt16(family.nfproto), flags | UInt16(NLM_F_ACK), 0)!
             build(header)
             return Int(header.pointee.nlmsg_len)
         }
-        buffer.removeSubrange(length..<buffer.count)
-        messages.append(EncodedMessage(bytes: buffer, object: object, elements: elements))
+        // A copy of exactly the message: the scratch buffer's capacity is three times the element limit.
+        messages.append(EncodedMessage(bytes: Array(scratch[0..<length]), object: object, elements: elements))
     }
 }

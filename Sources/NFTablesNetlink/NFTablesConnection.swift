@@ -160,7 +160,7 @@ public final class NFTablesConnection {
                 let message = messages[index]
                 var object = message.object
                 if let offset = ack.offset, let owner = Self.element(at: offset, in: message) {
-                    let element = message.elements?[owner]
+                    let element = message.elements.flatMap { $0.list.indices.contains(owner) ? $0.list[owner] : nil }
                     object = "element \(owner) (\(element.map { $0.key.description } ?? "?")) in \(message.object)"
                 }
                 firstError = .rejected(object: object, errno: -ack.code, message: ack.message)

@@ -146,6 +146,9 @@ public struct DatapathLayout: Sendable {
 
     private func ref(_ name: String) -> ChainRef { ChainRef(table: table, name: name) }
 
+    /// A set or map of this table by name.
+    public func setRef(_ name: String) -> SetRef { SetRef(table: table, name: name) }
+
     /// The table, its sets, fixed chains and their rules, and the configuration-derived elements
     /// (cluster CIDRs, NodePort addresses): everything but per-Service elements and pick chains.
     public func baseTransaction() -> Transaction {
@@ -320,5 +323,8 @@ public struct DatapathLayout: Sendable {
 
 /// An IP address as an nftables value.
 func value(_ address: IPAddress) -> Value {
-    address.family == .ipv4 ? Value(type: .ipv4Address, bytes: address.bytes) : .ipv6(address.bytes)
+    switch address {
+    case .v4(let bits): .ipv4(bits)
+    case .v6(let high, let low): .ipv6(high: high, low: low)
+    }
 }

@@ -16,8 +16,8 @@ public struct ServiceCompiler: Sendable {
     }
 
     /// - Parameter endpoints: every endpoint of the Service by Service port name, both families.
-    public func compile(_ service: Service, endpoints: [String: [ServiceEndpoint]]) -> ServiceContribution {
-        var out = ServiceContribution()
+    public func compile(_ service: Service, endpoints: [String: [ServiceEndpoint]]) -> CompiledService {
+        var out = CompiledService()
         let config = layout.configuration
         let name = ServiceName(namespace: service.metadata.namespace, name: service.metadata.name)
         let clusterIPs = service.spec.clusterIPs.compactMap(IPAddress.init)
@@ -29,10 +29,12 @@ public struct ServiceCompiler: Sendable {
         let affinity =
             service.spec.sessionAffinity == .clientIP
             ? (service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : nil
+        let masquerade = service.spec.externalTrafficPolicy != .local
         var localForHealthCheck = 0
+        var seen = Set<Frontend.Key>()
 
         for family in [AddressFamily.ipv4, .ipv6] where clusterIPs.contains(where: { $0.family == family }) {
-            let f = DatapathLayout.Family.of(family)
+            let clusterCIDRsKnown = config.clusterCIDRs.contains(where: { $0.family == family })
             for port in service.spec.ports {
                 guard let proto = protocolNumber(port.protocol), let servicePort = UInt16(exactly: port.port) else {
                     continue
@@ -43,86 +45,48 @@ public struct ServiceCompiler: Sendable {
                 if service.spec.externalTrafficPolicy == .local {
                     localForHealthCheck = max(localForHealthCheck, selection.localEndpointCount)
                 }
-                let noEndpointsVerdict: Verdict =
-                    selection.hasUsableEndpoints ? .drop : .goto(DatapathLayout.rejectChain)
-
-                let protocolValue = Value.inetProtocol(proto)
-                func frontendKey(_ ip: IPAddress) -> ElementKey {
-                    ElementKey([value(ip), protocolValue, .port(servicePort)])
-                }
-                /// Dispatch for one frontend: to a pick chain over its endpoints (each frontend has its own
-                /// `frontend . slot` elements), or to reject/drop when there are none.
-                func program(_ key: ElementKey, _ selected: [ServiceEndpoint], kind: DatapathLayout.FrontendKind) {
-                    let (verdicts, endpointMap, none, affinityMap) =
-                        kind == .address
-                        ? (f.serviceIPs, f.endpoints, f.noEndpoints, f.affinityFrontends)
-                        : (f.nodePorts, f.nodePortEndpoints, f.noEndpointNodePorts, f.affinityNodePorts)
-                    guard !selected.isEmpty else {
-                        out.add(none, SetElement(key: key, data: .verdict(noEndpointsVerdict)))
-                        return
-                    }
-                    let pick = DatapathLayout.DynamicChain.pick(family, kind, endpoints: selected.count)
-                    out.chains.insert(pick)
-                    out.add(verdicts, SetElement(key: key, data: .verdict(.goto(pick.name))))
-                    for (slot, endpoint) in selected.enumerated() {
-                        let slotKey = ElementKey(key.firsts + [.mark(UInt32(slot))])
-                        let target = ElementData.values([value(endpoint.address), .port(endpoint.port)])
-                        out.add(endpointMap, SetElement(key: slotKey, data: target))
-                        out.add(
-                            f.hairpin, SetElement(key: ElementKey([value(endpoint.address), value(endpoint.address)])))
-                    }
-                    if let affinity {
-                        let remember = DatapathLayout.DynamicChain.remember(family, seconds: affinity)
-                        out.chains.insert(remember)
-                        out.add(affinityMap, SetElement(key: key, data: .verdict(.jump(remember.name))))
+                func targets(_ selected: [ServiceEndpoint]) -> [Frontend.Target] {
+                    selected.map {
+                        Frontend.Target(
+                            address: $0.address, port: $0.port,
+                            mayHairpin: $0.nodeName == nil || $0.nodeName == config.nodeName)
                     }
                 }
-
+                let clusterTargets = targets(selection.cluster)
+                let externalTargets = targets(selection.external)
+                func add(
+                    _ kind: DatapathLayout.FrontendKind, _ address: IPAddress?, _ number: UInt16,
+                    _ selected: [Frontend.Target], masquerade: Bool, isClusterIP: Bool = false,
+                    sourceRanges: [IPCIDR]? = nil, label: String
+                ) {
+                    let key = Frontend.Key(family: family, kind: kind, address: address, proto: proto, port: number)
+                    // The same IP listed twice (say as external IP and LoadBalancer IP) is one frontend.
+                    guard seen.insert(key).inserted else { return }
+                    out.frontends.append(
+                        Frontend(
+                            key: key, endpoints: selected, rejectsWithoutEndpoints: !selection.hasUsableEndpoints,
+                            affinitySeconds: affinity, masquerade: masquerade, isClusterIP: isClusterIP,
+                            sourceRanges: sourceRanges, portName: port.name, label: label))
+                }
                 for ip in clusterIPs where ip.family == family {
-                    let key = frontendKey(ip)
-                    program(key, selection.cluster, kind: .address)
-                    if config.clusterCIDRs.contains(where: { $0.family == family }) {
-                        out.add(f.clusterIPFrontends, SetElement(key: key))
-                    }
-                    if port.protocol == .udp {
-                        out.udpFrontends.insert(
-                            UDPFrontend(
-                                address: ip, port: servicePort, endpoints: Set(selection.cluster.map(\.address))))
-                    }
+                    add(
+                        .address, ip, servicePort, clusterTargets, masquerade: false, isClusterIP: clusterCIDRsKnown,
+                        label: "ClusterIP")
                 }
-                let masquerade = service.spec.externalTrafficPolicy != .local
-                for ip in (externalIPs + lbIPs) where ip.family == family {
-                    let key = frontendKey(ip)
-                    program(key, selection.external, kind: .address)
-                    if masquerade { out.add(f.masqueradeFrontends, SetElement(key: key)) }
-                    if lbIPs.contains(ip) && !sourceRanges.isEmpty {
-                        out.add(f.firewalledFrontends, SetElement(key: key))
-                        for range in sourceRanges where range.family == family {
-                            let (first, last) = value(range.network).prefixRange(length: range.prefixLength)
-                            let rangeKey = ElementKey(ranges: [
-                                (value(ip), value(ip)), (protocolValue, protocolValue),
-                                (.port(servicePort), .port(servicePort)),
-                                (first, last),
-                            ])
-                            out.add(f.sourceRanges, SetElement(key: rangeKey))
-                        }
-                    }
-                    if port.protocol == .udp {
-                        out.udpFrontends.insert(
-                            UDPFrontend(
-                                address: ip, port: servicePort, endpoints: Set(selection.external.map(\.address))))
-                    }
+                let ranges = sourceRanges.isEmpty ? nil : sourceRanges.filter { $0.family == family }
+                for ip in externalIPs where ip.family == family {
+                    add(
+                        .address, ip, servicePort, externalTargets, masquerade: masquerade,
+                        sourceRanges: lbIPs.contains(ip) ? ranges : nil, label: "externalIP")
+                }
+                for ip in lbIPs where ip.family == family {
+                    add(
+                        .address, ip, servicePort, externalTargets, masquerade: masquerade, sourceRanges: ranges,
+                        label: "LoadBalancer")
                 }
                 if service.spec.type.isExternallyReachable, let nodePort = port.nodePort.flatMap(UInt16.init(exactly:))
                 {
-                    let key = ElementKey([protocolValue, .port(nodePort)])
-                    program(key, selection.external, kind: .nodePort)
-                    if masquerade { out.add(f.masqueradeNodePorts, SetElement(key: key)) }
-                    if port.protocol == .udp {
-                        out.udpFrontends.insert(
-                            UDPFrontend(address: nil, port: nodePort, endpoints: Set(selection.external.map(\.address)))
-                        )
-                    }
+                    add(.nodePort, nil, nodePort, externalTargets, masquerade: masquerade, label: "NodePort")
                 }
             }
         }

@@ -16,11 +16,21 @@ public struct ServiceProxy: Sendable {
     private var manualEndpoints: [ServiceName: Endpoints] = [:]
     private var dirty: Set<ServiceName> = []
 
-    private var contributions: [ServiceName: ServiceContribution] = [:]
-    /// Per set, per key: the Services that want the element, first one wins (conflicts are reported).
-    private var owners: [String: [ElementKey: Owners]] = [:]
+    /// What each Service compiled to, by name.
+    private(set) var compiled: [ServiceName: CompiledService] = [:]
+    /// Per frontend: the Services claiming it, the programmed (active) one first. A later claim by another
+    /// Service is a conflict: reported, and programmed only when the active owner lets go.
+    private var claims: [Frontend.Key: [Claim]] = [:]
+    /// Per endpoint address: how many programmed frontends may hairpin through it (its hairpin entry exists
+    /// while this is above zero).
+    private var hairpinUse: [IPAddress: Int] = [:]
     private var chainUse: [DatapathLayout.DynamicChain: Int] = [:]
     private var programmedBase = false
+
+    struct Claim: Sendable {
+        var service: ServiceName
+        var frontend: Frontend
+    }
 
     public init(configuration: ProxyConfiguration) {
         layout = DatapathLayout(configuration: configuration)
@@ -102,53 +112,23 @@ public struct ServiceProxy: Sendable {
             tx = layout.baseTransaction()
             programmedBase = true
         }
-        var chainAdds: [DatapathLayout.DynamicChain] = []
-        var chainDeletes: [DatapathLayout.DynamicChain] = []
-        var deletes: [String: [SetElement]] = [:]
-        var adds: [String: [SetElement]] = [:]
+        var delta = Delta(layout: layout)
         var udpBefore: Set<UDPFrontend> = []
         var udpAfter: Set<UDPFrontend> = []
         var affinityChanged = false
         let changed = dirty
         for name in changed.sorted() {
-            let old = contributions[name] ?? ServiceContribution()
+            let old = compiled[name] ?? CompiledService()
+            let new = compileService(name)
             udpBefore.formUnion(old.udpFrontends)
-            let new = compileService(name, previous: old)
             udpAfter.formUnion(new.udpFrontends)
-            affinityChanged = affinityChanged || (old.chains.union(new.chains)).contains { $0.isRemember }
-            contributions[name] = new.elementCount == 0 && new.chains.isEmpty ? nil : new
-            replace(name, old: old, new: new, deletes: &deletes, adds: &adds, diagnostics: &diagnostics)
-            for chain in new.chains.subtracting(old.chains) {
-                chainUse[chain, default: 0] += 1
-                if chainUse[chain] == 1 { chainAdds.append(chain) }
-            }
-            for chain in old.chains.subtracting(new.chains) {
-                chainUse[chain, default: 1] -= 1
-                if chainUse[chain] == 0 {
-                    chainUse[chain] = nil
-                    chainDeletes.append(chain)
-                }
-            }
+            affinityChanged =
+                affinityChanged || (old.frontends + new.frontends).contains { $0.affinitySeconds != nil }
+            compiled[name] = new.frontends.isEmpty && new.healthCheck == nil ? nil : new
+            update(name, old: old, new: new, delta: &delta, diagnostics: &diagnostics)
         }
         dirty = []
-        // Order for one batch: new chains before elements that jump to them; deletions before additions of
-        // the same keys; chains removed last, once nothing references them.
-        for dynamic in chainAdds.sorted() {
-            let (chain, rules) = layout.dynamicChain(dynamic)
-            tx.add(chain)
-            for rule in rules { tx.add(rule) }
-        }
-        for set in deletes.keys.sorted() where !(deletes[set] ?? []).isEmpty {
-            tx.deleteElements(deletes[set]!, from: SetRef(table: layout.table, name: set))
-        }
-        for set in adds.keys.sorted() where !(adds[set] ?? []).isEmpty {
-            tx.addElements(adds[set]!, to: SetRef(table: layout.table, name: set))
-        }
-        for dynamic in chainDeletes.sorted() {
-            let ref = ChainRef(table: layout.table, name: dynamic.name)
-            tx.flush(ref)
-            tx.delete(ref)
-        }
+        delta.finish(hairpinUse: &hairpinUse, chainUse: &chainUse, into: &tx)
         return Sync(
             transaction: tx, diagnostics: diagnostics, changedServices: changed, udpBefore: udpBefore,
             udpAfter: udpAfter, affinityChanged: affinityChanged)
@@ -162,52 +142,82 @@ public struct ServiceProxy: Sendable {
             tx.add(chain)
             for rule in rules { tx.add(rule) }
         }
-        for set in owners.keys.sorted() {
-            let elements = owners[set]!.values.map(\.element)
-            if !elements.isEmpty { tx.addElements(elements, to: SetRef(table: layout.table, name: set)) }
+        var lists = ElementLists(layout: layout)
+        var ranges: [String: [SetElement]] = [:]
+        for key in claims.keys.sorted() {
+            guard let frontend = claims[key]?.first?.frontend else { continue }
+            frontend.forEachElement { lists.add($0, $1, $2) }
+            let f = DatapathLayout.Family.of(key.family)
+            ranges[f.sourceRanges, default: []] += frontend.rangeElements()
+        }
+        for address in hairpinUse.keys.sorted() {
+            let v = value(address)
+            lists.add(DatapathLayout.Family.of(address.family).hairpin, ElementList.Fields(v, v), .none)
+        }
+        for (set, list) in lists.sorted where !list.isEmpty { tx.addElements(list, to: layout.setRef(set)) }
+        for set in ranges.keys.sorted() where !(ranges[set] ?? []).isEmpty {
+            tx.addElements(ranges[set]!, to: layout.setRef(set))
         }
         return tx
     }
 
     /// Counts for metrics and tests.
     public var serviceCount: Int { services.count }
-    public var programmedElementCount: Int { owners.values.reduce(0) { $0 + $1.count } }
+    public var programmedElementCount: Int {
+        claims.values.reduce(0) { $0 + ($1.first?.frontend.elementCount ?? 0) } + hairpinUse.count
+    }
     public var dynamicChains: [DatapathLayout.DynamicChain] { chainUse.keys.sorted() }
-    public var healthChecks: [HealthCheck] { contributions.values.compactMap(\.healthCheck) }
-    public func contribution(of name: ServiceName) -> ServiceContribution? { contributions[name] }
+    public var healthChecks: [HealthCheck] { compiled.values.compactMap(\.healthCheck) }
+    /// What a Service compiled to (its frontends, whether programmed or waiting behind a conflict).
+    public func compiled(_ name: ServiceName) -> CompiledService? { compiled[name] }
     public func service(named name: ServiceName) -> Service? { services[name] }
-    /// Services with a contribution, in name order.
-    public var serviceNames: [ServiceName] { contributions.keys.sorted() }
+    /// Services with frontends, in name order.
+    public var serviceNames: [ServiceName] { compiled.keys.sorted() }
 
     /// Entries of a kernel-filled affinity map (`affinity4`/`affinity6`) whose endpoint no longer serves
     /// their frontend: deleting them sends that client's next connection to a live endpoint.
     public func staleAffinityEntries(_ entries: [SetElement], family: AddressFamily) -> [SetElement] {
-        let f = DatapathLayout.Family.of(family)
-        let endpoints = owners[f.endpoints] ?? [:]
-        let nodePortEndpoints = owners[f.nodePortEndpoints] ?? [:]
-        var valid: Set<[Value]> = []
-        for (key, entry) in endpoints {
-            guard case .values(let target) = entry.element.data else { continue }
-            valid.insert(Array(key.firsts.dropLast()) + target)
+        // Valid (frontend address, protocol, port, endpoint address, endpoint port), NodePorts without address.
+        struct Pair: Hashable {
+            var address: IPAddress?
+            var proto: UInt8
+            var port: UInt16
+            var target: IPAddress
+            var targetPort: UInt16
         }
-        var validNodePorts: Set<[Value]> = []
-        for (key, entry) in nodePortEndpoints {
-            guard case .values(let target) = entry.element.data else { continue }
-            validNodePorts.insert(Array(key.firsts.dropLast()) + target)
+        var valid = Set<Pair>()
+        var frontends = Set<Frontend.Key>()
+        for (key, list) in claims where key.family == family {
+            guard let frontend = list.first?.frontend else { continue }
+            if key.kind == .address { frontends.insert(key) }
+            for target in frontend.endpoints {
+                valid.insert(
+                    Pair(
+                        address: key.address, proto: key.proto, port: key.port, target: target.address,
+                        targetPort: target.port))
+            }
         }
-        let frontends = Set((owners[f.serviceIPs] ?? [:]).keys.map(\.firsts))
         return entries.filter { entry in
-            guard case .values(let target) = entry.data, entry.key.firsts.count == 4 else { return false }
-            let frontend = Array(entry.key.firsts.dropFirst())
-            if frontends.contains(frontend) { return !valid.contains(frontend + target) }
-            return !validNodePorts.contains(Array(frontend.dropFirst()) + target)
+            guard case .values(let target) = entry.data, target.count == 2, entry.key.firsts.count == 4,
+                let address = IPAddress(bytes: entry.key.firsts[1].bytes),
+                let targetAddress = IPAddress(bytes: target[0].bytes)
+            else { return false }
+            let proto = UInt8(truncatingIfNeeded: entry.key.firsts[2].integerValue)
+            let port = UInt16(truncatingIfNeeded: entry.key.firsts[3].integerValue)
+            let targetPort = UInt16(truncatingIfNeeded: target[1].integerValue)
+            let isAddress = frontends.contains(
+                Frontend.Key(family: family, kind: .address, address: address, proto: proto, port: port))
+            let pair = Pair(
+                address: isAddress ? address : nil, proto: proto, port: port, target: targetAddress,
+                targetPort: targetPort)
+            return !valid.contains(pair)
         }
     }
 
     // MARK: internals
 
-    private mutating func compileService(_ name: ServiceName, previous: ServiceContribution) -> ServiceContribution {
-        guard let service = services[name], ServiceCompiler.isProxied(service) else { return ServiceContribution() }
+    private func compileService(_ name: ServiceName) -> CompiledService {
+        guard let service = services[name], ServiceCompiler.isProxied(service) else { return CompiledService() }
         var endpoints: [String: [ServiceEndpoint]]
         if let serviceSlices = slices[name], !serviceSlices.isEmpty {
             endpoints = EndpointIndex.endpoints(fromSlices: Array(serviceSlices.values))
@@ -216,74 +226,184 @@ public struct ServiceProxy: Sendable {
         } else {
             endpoints = [:]
         }
-        let contribution = compiler.compile(service, endpoints: endpoints)
-        return contribution
+        return compiler.compile(service, endpoints: endpoints)
     }
 
-    /// Moves the element ownership from `old` to `new` and records the kernel operations that follow.
-    private mutating func replace(
-        _ name: ServiceName, old: ServiceContribution, new: ServiceContribution, deletes: inout [String: [SetElement]],
-        adds: inout [String: [SetElement]], diagnostics: inout [String]
+    private static func appendClaim(_ claim: Claim, to list: inout [Claim]) -> ServiceName? {
+        let owner = list.first?.service
+        list.append(claim)
+        return owner
+    }
+
+    /// Moves the Service's claims from its old frontends to its new ones and records, per frontend whose
+    /// programmed record changes, the difference in `delta`.
+    private mutating func update(
+        _ name: ServiceName, old: CompiledService, new: CompiledService, delta: inout Delta,
+        diagnostics: inout [String]
     ) {
-        for (set, elements) in old.elements {
-            let newElements = new.elements[set]
-            for (key, element) in elements where newElements?[key] != element {
-                guard let entry = owners[set]?[key] else { continue }
-                let wasActive = entry.active == name
-                let remaining = entry.removing(name)
-                owners[set]![key] = remaining
-                guard wasActive, remaining?.element != element else { continue }
-                deletes[set, default: []].append(element)
-                if let successor = remaining { adds[set, default: []].append(successor.element) }
-            }
+        var newByKey: [Frontend.Key: Frontend] = [:]
+        if !old.frontends.isEmpty {
+            newByKey.reserveCapacity(new.frontends.count)
+            for frontend in new.frontends { newByKey[frontend.key] = frontend }
         }
-        for (set, elements) in new.elements {
-            let oldElements = old.elements[set]
-            // Hoisted out of the per-element loop: this runs for every element of a cold sync.
-            var table = owners.removeValue(forKey: set) ?? [:]
-            var added = adds.removeValue(forKey: set) ?? []
-            if oldElements == nil { table.reserveCapacity(table.count + elements.count) }
-            for (key, element) in elements where oldElements?[key] != element {
-                var created = false
-                // One hash lookup: insert as active owner, or join the existing owners.
-                let conflict = { (entry: inout Owners) -> ServiceName? in
-                    if created { return nil }
-                    entry.others.append((name, element))
-                    return entry.element == element ? nil : entry.active
-                }(
-                    &table[
-                        key,
-                        default: {
-                            created = true; return Owners(active: name, element: element)
-                        }()])
-                if created {
-                    added.append(element)
-                } else if let conflict {
-                    diagnostics.append(
-                        "Service \(name): \(set) element \(key) conflicts with Service \(conflict); not programmed")
+        var oldKeys = Set<Frontend.Key>()
+        for frontend in old.frontends {
+            oldKeys.insert(frontend.key)
+            let replacement = newByKey[frontend.key]
+            guard replacement != frontend else { continue }
+            var list = claims.removeValue(forKey: frontend.key) ?? []
+            let before = list.first?.frontend
+            if let index = list.firstIndex(where: { $0.service == name }) {
+                if let replacement {
+                    list[index].frontend = replacement
+                } else {
+                    list.remove(at: index)
                 }
             }
-            owners[set] = table
-            if !added.isEmpty { adds[set] = added }
+            let after = list.first?.frontend
+            if !list.isEmpty { claims[frontend.key] = list }
+            if before != after { delta.change(from: before, to: after) }
+        }
+        for frontend in new.frontends where !oldKeys.contains(frontend.key) {
+            // One hash lookup: claim a free frontend, or queue behind its owner.
+            let conflict = Self.appendClaim(
+                Claim(service: name, frontend: frontend), to: &claims[frontend.key, default: []])
+            if let conflict {
+                diagnostics.append(
+                    "Service \(name): frontend \(frontend.key) conflicts with Service \(conflict); not programmed")
+            } else {
+                delta.change(from: nil, to: frontend)
+            }
         }
     }
 }
 
-/// Who wants one element: the active owner's element is programmed; others wait (shared hairpin entries,
-/// or a conflicting claim that takes over when the active owner leaves).
-struct Owners: Sendable {
-    var active: ServiceName
-    var element: SetElement
-    var others: [(service: ServiceName, element: SetElement)] = []
+/// The element operations, chains and hairpin entries that one sync's changed frontends add up to.
+struct Delta {
+    let layout: DatapathLayout
+    var adds: ElementLists
+    var deletes: ElementLists
+    var rangeAdds: [String: [SetElement]] = [:]
+    var rangeDeletes: [String: [SetElement]] = [:]
+    var hairpin: [IPAddress: Int] = [:]
+    var chains: [DatapathLayout.DynamicChain: Int] = [:]
 
-    /// The owners left when `name` goes; `nil` when nobody is left.
-    func removing(_ name: ServiceName) -> Owners? {
-        if active != name {
-            var copy = self
-            copy.others.removeAll { $0.service == name }
-            return copy
-        }
-        guard let next = others.first else { return nil }
-        return Owners(active: next.service, element: next.element, others: Array(others.dropFirst()))
+    init(layout: DatapathLayout) {
+        self.layout = layout
+        adds = ElementLists(layout: layout)
+        deletes = ElementLists(layout: layout, keysOnly: true)
     }
+
+    /// A frontend's programmed record goes from `before` to `after` (either may be absent).
+    mutating func change(from before: Frontend?, to after: Frontend?) {
+        for chain in before?.chains ?? [] { chains[chain, default: 0] -= 1 }
+        for chain in after?.chains ?? [] { chains[chain, default: 0] += 1 }
+        for address in before?.hairpinAddresses ?? [] { hairpin[address, default: 0] -= 1 }
+        for address in after?.hairpinAddresses ?? [] { hairpin[address, default: 0] += 1 }
+        switch (before, after) {
+        case (nil, let added?):
+            // The cold-sync path: straight into the packed lists.
+            added.forEachElement { adds.add($0, $1, $2) }
+            let f = DatapathLayout.Family.of(added.key.family)
+            let ranges = added.rangeElements()
+            if !ranges.isEmpty { rangeAdds[f.sourceRanges, default: []] += ranges }
+        case (let removed?, nil):
+            removed.forEachElement { set, key, _ in deletes.add(set, key, .none) }
+            let f = DatapathLayout.Family.of(removed.key.family)
+            let ranges = removed.rangeElements()
+            if !ranges.isEmpty { rangeDeletes[f.sourceRanges, default: []] += ranges }
+        case (let old?, let new?):
+            // Same key, different record: only the elements that differ (a changed map value is deleted and
+            // added again in the same batch).
+            let oldElements = old.elements()
+            let newElements = new.elements()
+            let kept = Set(oldElements.map { "\($0.set)|\($0.element.key)|\($0.element.data?.description ?? "")" })
+                .intersection(
+                    newElements.map { "\($0.set)|\($0.element.key)|\($0.element.data?.description ?? "")" })
+            for (set, element) in oldElements
+            where !kept.contains("\(set)|\(element.key)|\(element.data?.description ?? "")") {
+                if set.hasPrefix("lb-source-ranges") {
+                    rangeDeletes[set, default: []].append(element)
+                } else {
+                    deletes.add(set, element)
+                }
+            }
+            for (set, element) in newElements
+            where !kept.contains("\(set)|\(element.key)|\(element.data?.description ?? "")") {
+                if set.hasPrefix("lb-source-ranges") {
+                    rangeAdds[set, default: []].append(element)
+                } else {
+                    adds.add(set, element)
+                }
+            }
+        case (nil, nil):
+            break
+        }
+    }
+
+    /// Applies the counted hairpin and chain changes to the proxier's tallies and writes the batch: new chains
+    /// before the elements that jump to them, deletions before additions of the same keys, and chains removed
+    /// last, once nothing references them.
+    mutating func finish(
+        hairpinUse: inout [IPAddress: Int], chainUse: inout [DatapathLayout.DynamicChain: Int],
+        into tx: inout Transaction
+    ) {
+        for (address, change) in hairpin where change != 0 {
+            let before = hairpinUse[address] ?? 0
+            let after = before + change
+            hairpinUse[address] = after > 0 ? after : nil
+            let v = value(address)
+            let set = DatapathLayout.Family.of(address.family).hairpin
+            if before == 0 && after > 0 { adds.add(set, ElementList.Fields(v, v), .none) }
+            if before > 0 && after <= 0 { deletes.add(set, ElementList.Fields(v, v), .none) }
+        }
+        var chainAdds: [DatapathLayout.DynamicChain] = []
+        var chainDeletes: [DatapathLayout.DynamicChain] = []
+        for (chain, change) in chains where change != 0 {
+            let before = chainUse[chain] ?? 0
+            let after = before + change
+            chainUse[chain] = after > 0 ? after : nil
+            if before == 0 && after > 0 { chainAdds.append(chain) }
+            if before > 0 && after <= 0 { chainDeletes.append(chain) }
+        }
+        for dynamic in chainAdds.sorted() {
+            let (chain, rules) = layout.dynamicChain(dynamic)
+            tx.add(chain)
+            for rule in rules { tx.add(rule) }
+        }
+        for (set, list) in deletes.sorted where !list.isEmpty { tx.deleteElements(list, from: layout.setRef(set)) }
+        for set in rangeDeletes.keys.sorted() { tx.deleteElements(rangeDeletes[set]!, from: layout.setRef(set)) }
+        for (set, list) in adds.sorted where !list.isEmpty { tx.addElements(list, to: layout.setRef(set)) }
+        for set in rangeAdds.keys.sorted() { tx.addElements(rangeAdds[set]!, to: layout.setRef(set)) }
+        for dynamic in chainDeletes.sorted() {
+            let ref = ChainRef(table: layout.table, name: dynamic.name)
+            tx.flush(ref)
+            tx.delete(ref)
+        }
+    }
+}
+
+/// One packed element list per set of the layout, filled as frontends are walked.
+struct ElementLists {
+    private var lists: [String: ElementList] = [:]
+    private let sets: [String: NFTSet]
+    private let keysOnly: Bool
+
+    init(layout: DatapathLayout, keysOnly: Bool = false) {
+        sets = Dictionary(layout.sets().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.keysOnly = keysOnly
+    }
+
+    mutating func add(_ set: String, _ key: ElementList.Fields, _ payload: ElementList.Payload) {
+        let payload = keysOnly ? .none : payload
+        if lists[set] == nil { lists[set] = sets[set].map { ElementList(for: $0, keysOnly: keysOnly) } ?? [] }
+        lists[set]!.append(key, payload)
+    }
+
+    mutating func add(_ set: String, _ element: SetElement) {
+        if lists[set] == nil { lists[set] = sets[set].map { ElementList(for: $0, keysOnly: keysOnly) } ?? [] }
+        lists[set]!.append(keysOnly ? SetElement(key: element.key) : element)
+    }
+
+    var sorted: [(String, ElementList)] { lists.keys.sorted().map { ($0, lists[$0]!) } }
 }

@@ -113,33 +113,28 @@ extension ServiceProxy {
         return "dropped"
     }
 
-    /// The Service, port and kind of frontend the destination belongs to, from the compiled contributions.
+    /// The Service, port and kind of frontend the destination belongs to, from the compiled frontends.
     private func frontend(for request: ServiceTraceRequest) -> (service: ServiceName, port: String, kind: String)? {
-        let f = DatapathLayout.Family.of(request.destination.family)
-        let protoValue: Value =
+        let proto: UInt8 =
             switch request.protocol {
-            case .udp: .udp
-            case .sctp: .sctp
-            default: .tcp
+            case .udp: 17
+            case .sctp: 132
+            default: 6
             }
-        let address = ElementKey([value(request.destination), protoValue, .port(request.port)])
-        let nodePort = ElementKey([protoValue, .port(request.port)])
         for name in serviceNames {
-            guard let contribution = contribution(of: name), let service = service(named: name) else { continue }
-            let sets = [f.serviceIPs, f.noEndpoints]
-            if sets.contains(where: { contribution.elements[$0]?[address] != nil }) {
-                let kind =
-                    service.spec.clusterIPs.contains(request.destination.description)
-                    ? "ClusterIP"
-                    : service.spec.externalIPs.contains(request.destination.description) ? "externalIP" : "LoadBalancer"
-                let port = service.spec.ports.first { $0.port == Int(request.port) }?.name ?? ""
-                return (name, port, kind)
-            }
-            if request.localAddresses.contains(request.destination),
-                [f.nodePorts, f.noEndpointNodePorts].contains(where: { contribution.elements[$0]?[nodePort] != nil })
+            guard let service = compiled(name) else { continue }
+            for frontend in service.frontends
+            where frontend.key.proto == proto && frontend.key.port == request.port
+                && frontend.key.family == request.destination.family
             {
-                let port = service.spec.ports.first { $0.nodePort == Int(request.port) }?.name ?? ""
-                return (name, port, "NodePort")
+                switch frontend.key.kind {
+                case .address where frontend.key.address == request.destination:
+                    return (name, frontend.portName, frontend.label)
+                case .nodePort where request.localAddresses.contains(request.destination):
+                    return (name, frontend.portName, frontend.label)
+                default:
+                    continue
+                }
             }
         }
         return nil

@@ -115,3 +115,23 @@ struct IncrementalSyncTests {
         #expect(proxy.sync().transaction.description == failed.description)
     }
 }
+
+/// Hairpin entries exist only for endpoints a local client can be: pods of this node (or of an unknown node).
+struct HairpinScopeTests {
+    @Test func onlyLocalOrUnplacedEndpointsGetHairpinEntries() {
+        var proxy = Fixture.proxy("node-a")
+        proxy.replaceAll(
+            services: [Fixture.service("web")],
+            endpointSlices: [
+                Fixture.slice(
+                    "web",
+                    [
+                        Fixture.EP(ip: "10.244.1.2", node: "node-a"), Fixture.EP(ip: "10.244.2.2", node: "node-b"),
+                        Fixture.EP(ip: "10.244.3.2", node: nil),
+                    ])
+            ])
+        let tx = proxy.sync().transaction
+        #expect(tx.added("hairpin4") == ["10.244.1.2 . 10.244.1.2", "10.244.3.2 . 10.244.3.2"])
+        #expect(tx.added("endpoints4").count == 3)
+    }
+}

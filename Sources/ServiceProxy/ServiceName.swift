@@ -1,29 +1,6 @@
 import KubeAPI
 import NFTables
 
-/// Everything one Service adds to the datapath: map elements and the pick chains they jump to.
-///
-/// Contributions are what make syncs incremental: when a Service or its endpoints change, only its old and new
-/// contributions are compared, so the batch sent is proportional to that Service, not to the cluster.
-public struct ServiceContribution: Sendable, Hashable {
-    /// Elements per set or map name.
-    public var elements: [String: [ElementKey: SetElement]] = [:]
-    /// Pick and remember chains its verdict-map elements jump to.
-    public var chains: Set<DatapathLayout.DynamicChain> = []
-    /// For the health check node port: port → local endpoints serving external traffic.
-    public var healthCheck: HealthCheck?
-    /// UDP destinations (Service IPs/ports and endpoints) whose conntrack entries may need cleanup on change.
-    public var udpFrontends: Set<UDPFrontend> = []
-
-    public init() {}
-
-    mutating func add(_ set: String, _ element: SetElement) {
-        elements[set, default: [:]][element.key] = element
-    }
-
-    public var elementCount: Int { elements.values.reduce(0) { $0 + $1.count } }
-}
-
 /// `namespace/name` of a Service.
 public struct ServiceName: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var namespace: String
