@@ -2,23 +2,31 @@ import KubeAPI
 
 /// One backend of a Service port: where DNAT sends a connection.
 public struct ServiceEndpoint: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Where the endpoint runs, relative to this node.
+    public enum Placement: UInt8, Sendable, Hashable {
+        case local, remote, unknown
+
+        static func of(_ nodeName: String?, local: String) -> Placement {
+            guard let nodeName else { return .unknown }
+            return nodeName == local ? .local : .remote
+        }
+    }
+
     public var address: IPAddress
     public var port: UInt16
-    public var nodeName: String?
-    public var zone: String?
+    public var placement: Placement
     public var isReady: Bool
     public var isServing: Bool
     public var isTerminating: Bool
     public var zoneHints: [String]
 
     public init(
-        address: IPAddress, port: UInt16, nodeName: String? = nil, zone: String? = nil, isReady: Bool = true,
+        address: IPAddress, port: UInt16, placement: Placement = .unknown, isReady: Bool = true,
         isServing: Bool = true, isTerminating: Bool = false, zoneHints: [String] = []
     ) {
         self.address = address
         self.port = port
-        self.nodeName = nodeName
-        self.zone = zone
+        self.placement = placement
         self.isReady = isReady
         self.isServing = isServing
         self.isTerminating = isTerminating
@@ -52,14 +60,14 @@ public struct EndpointSelection: Sendable, Hashable {
     /// - Topology hints apply when the Service asks for them (`trafficDistribution` or the `topology-mode`
     ///   annotation), every endpoint carries zone hints, and some hint names this node's zone.
     /// - `Local` traffic policies keep endpoints on this node only (with the same ready/terminating fallback).
-    public static func select(
-        _ endpoints: [ServiceEndpoint], for service: Service, nodeName: String, nodeZone: String?
+    static func select(
+        _ endpoints: [ServiceEndpoint], for service: ServiceInput, nodeZone: String?
     ) -> EndpointSelection {
         let all = usable(endpoints)
-        let local = usable(endpoints.filter { $0.nodeName == nodeName })
-        let topologyFiltered = applyHints(all, service: service, nodeZone: nodeZone)
-        let cluster = service.spec.internalTrafficPolicy == .local ? local : topologyFiltered
-        let external = service.spec.externalTrafficPolicy == .local ? local : topologyFiltered
+        let local = usable(endpoints.filter { $0.placement == .local })
+        let topologyFiltered = applyHints(all, wanted: service.wantsHints, nodeZone: nodeZone)
+        let cluster = service.internalLocal ? local : topologyFiltered
+        let external = service.externalLocal ? local : topologyFiltered
         return EndpointSelection(
             cluster: cluster.sorted(), external: external.sorted(), hasUsableEndpoints: !all.isEmpty,
             localEndpointCount: local.count)
@@ -74,12 +82,8 @@ public struct EndpointSelection: Sendable, Hashable {
 
     static let topologyModeAnnotation = "service.kubernetes.io/topology-mode"
 
-    static func applyHints(_ endpoints: [ServiceEndpoint], service: Service, nodeZone: String?) -> [ServiceEndpoint] {
-        let mode = service.metadata.annotations[topologyModeAnnotation]?.lowercased()
-        let wantsHints =
-            mode == "auto" || service.spec.trafficDistribution == .preferClose
-            || service.spec.trafficDistribution == .preferSameZone
-        guard wantsHints, let zone = nodeZone, !endpoints.isEmpty,
+    static func applyHints(_ endpoints: [ServiceEndpoint], wanted: Bool, nodeZone: String?) -> [ServiceEndpoint] {
+        guard wanted, let zone = nodeZone, !endpoints.isEmpty,
             endpoints.allSatisfy({ !$0.zoneHints.isEmpty })
         else { return endpoints }
         let inZone = endpoints.filter { $0.zoneHints.contains(zone) }

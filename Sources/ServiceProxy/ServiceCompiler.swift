@@ -16,40 +16,33 @@ public struct ServiceCompiler: Sendable {
     }
 
     /// - Parameter endpoints: every endpoint of the Service by Service port name, both families.
-    public func compile(_ service: Service, endpoints: [String: [ServiceEndpoint]]) -> CompiledService {
+    func compile(_ service: ServiceInput, endpoints: [String: [ServiceEndpoint]]) -> CompiledService {
         var out = CompiledService()
+        guard service.isProxied else { return out }
         let config = layout.configuration
-        let name = ServiceName(namespace: service.metadata.namespace, name: service.metadata.name)
-        let clusterIPs = service.spec.clusterIPs.compactMap(IPAddress.init)
-        let externalIPs = service.spec.externalIPs.compactMap(IPAddress.init)
-        let lbIPs =
-            service.spec.type == .loadBalancer
-            ? service.status.loadBalancer.ingress.compactMap { $0.ip }.compactMap(IPAddress.init) : []
-        let sourceRanges = service.spec.loadBalancerSourceRanges.compactMap(IPCIDR.init)
-        let affinity =
-            service.spec.sessionAffinity == .clientIP
-            ? (service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : nil
-        let masquerade = service.spec.externalTrafficPolicy != .local
+        let clusterIPs = service.clusterIPs
+        let externalIPs = service.externalIPs
+        let lbIPs = service.loadBalancerIPs
+        let sourceRanges = service.sourceRanges
+        let affinity = service.affinitySeconds
+        let masquerade = !service.externalLocal
         var localForHealthCheck = 0
         var seen = Set<Frontend.Key>()
 
         for family in [AddressFamily.ipv4, .ipv6] where clusterIPs.contains(where: { $0.family == family }) {
             let clusterCIDRsKnown = config.clusterCIDRs.contains(where: { $0.family == family })
-            for port in service.spec.ports {
-                guard let proto = protocolNumber(port.protocol), let servicePort = UInt16(exactly: port.port) else {
-                    continue
-                }
+            for port in service.ports {
+                guard let proto = port.proto, let servicePort = port.port else { continue }
                 let candidates = (endpoints[port.name] ?? []).filter { $0.address.family == family }
-                let selection = EndpointSelection.select(
-                    candidates, for: service, nodeName: config.nodeName, nodeZone: config.nodeZone)
-                if service.spec.externalTrafficPolicy == .local {
+                let selection = EndpointSelection.select(candidates, for: service, nodeZone: config.nodeZone)
+                if service.externalLocal {
                     localForHealthCheck = max(localForHealthCheck, selection.localEndpointCount)
                 }
                 func targets(_ selected: [ServiceEndpoint]) -> [Frontend.Target] {
                     selected.map {
                         Frontend.Target(
                             address: $0.address, port: $0.port,
-                            mayHairpin: $0.nodeName == nil || $0.nodeName == config.nodeName)
+                            mayHairpin: $0.placement != .remote)
                     }
                 }
                 let clusterTargets = targets(selection.cluster)
@@ -84,26 +77,14 @@ public struct ServiceCompiler: Sendable {
                         .address, ip, servicePort, externalTargets, masquerade: masquerade, sourceRanges: ranges,
                         label: "LoadBalancer")
                 }
-                if service.spec.type.isExternallyReachable, let nodePort = port.nodePort.flatMap(UInt16.init(exactly:))
-                {
+                if service.isExternallyReachable, let nodePort = port.nodePort {
                     add(.nodePort, nil, nodePort, externalTargets, masquerade: masquerade, label: "NodePort")
                 }
             }
         }
-        if service.spec.externalTrafficPolicy == .local, service.spec.type == .loadBalancer,
-            let port = service.spec.healthCheckNodePort.flatMap(UInt16.init(exactly:))
-        {
-            out.healthCheck = HealthCheck(port: port, service: name, localEndpoints: localForHealthCheck)
+        if service.externalLocal, service.isLoadBalancer, let port = service.healthCheckNodePort {
+            out.healthCheck = HealthCheck(port: port, service: service.name, localEndpoints: localForHealthCheck)
         }
         return out
-    }
-
-    private func protocolNumber(_ p: TransportProtocol) -> UInt8? {
-        switch p {
-        case .tcp: 6
-        case .udp: 17
-        case .sctp: 132
-        case .unrecognized: nil
-        }
     }
 }

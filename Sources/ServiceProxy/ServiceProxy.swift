@@ -11,9 +11,12 @@ public struct ServiceProxy: Sendable {
     public let layout: DatapathLayout
     private var compiler: ServiceCompiler { ServiceCompiler(layout: layout) }
 
-    private var services: [ServiceName: Service] = [:]
-    private var slices: [ServiceName: [String: EndpointSlice]] = [:]
-    private var manualEndpoints: [ServiceName: Endpoints] = [:]
+    // The inputs, parsed (`ServiceInput`): API objects are not kept.
+    private var services: [ServiceName: ServiceInput] = [:]
+    /// Per Service, its EndpointSlices by slice name (a Service has one or a few).
+    private var slices: [ServiceName: [NamedEndpoints]] = [:]
+    /// Manual `Endpoints` (used for Services without slices), one input per subset.
+    private var manualEndpoints: [ServiceName: [EndpointsInput]] = [:]
     private var dirty: Set<ServiceName> = []
 
     /// What each Service compiled to, by name.
@@ -26,6 +29,11 @@ public struct ServiceProxy: Sendable {
     private var hairpinUse: [IPAddress: Int] = [:]
     private var chainUse: [DatapathLayout.DynamicChain: Int] = [:]
     private var programmedBase = false
+
+    struct NamedEndpoints: Sendable, Hashable {
+        var name: String
+        var input: EndpointsInput
+    }
 
     struct Claim: Sendable {
         var service: ServiceName
@@ -43,31 +51,42 @@ public struct ServiceProxy: Sendable {
     public mutating func replaceAll(
         services newServices: [Service], endpointSlices: [EndpointSlice], endpoints: [Endpoints] = []
     ) {
-        var byName: [ServiceName: Service] = [:]
-        for s in newServices { byName[ServiceName(namespace: s.metadata.namespace, name: s.metadata.name)] = s }
-        var newSlices: [ServiceName: [String: EndpointSlice]] = [:]
+        let node = layout.configuration.nodeName
+        var byName: [ServiceName: ServiceInput] = [:]
+        byName.reserveCapacity(newServices.count)
+        for s in newServices {
+            let input = ServiceInput(s)
+            byName[input.name] = input
+        }
+        var newSlices: [ServiceName: [NamedEndpoints]] = [:]
+        newSlices.reserveCapacity(endpointSlices.count)
         for slice in endpointSlices {
             guard let owner = slice.serviceName else { continue }
-            newSlices[ServiceName(namespace: slice.metadata.namespace, name: owner), default: [:]][
-                slice.metadata.name] = slice
+            let entry = NamedEndpoints(name: slice.metadata.name, input: EndpointsInput(slice, nodeName: node))
+            Self.put(
+                entry, into: &newSlices[ServiceName(namespace: slice.metadata.namespace, name: owner), default: []])
         }
-        var newManual: [ServiceName: Endpoints] = [:]
-        for e in endpoints { newManual[ServiceName(namespace: e.metadata.namespace, name: e.metadata.name)] = e }
-
-        for name in Set(services.keys).union(byName.keys) where services[name] != byName[name] { dirty.insert(name) }
-        for name in Set(slices.keys).union(newSlices.keys) where slices[name] != newSlices[name] { dirty.insert(name) }
-        for name in Set(manualEndpoints.keys).union(newManual.keys) where manualEndpoints[name] != newManual[name] {
-            dirty.insert(name)
+        var newManual: [ServiceName: [EndpointsInput]] = [:]
+        for e in endpoints {
+            newManual[ServiceName(namespace: e.metadata.namespace, name: e.metadata.name)] = e.subsets.map {
+                EndpointsInput($0, nodeName: node)
+            }
         }
+        for (name, input) in byName where services[name] != input { dirty.insert(name) }
+        for name in services.keys where byName[name] == nil { dirty.insert(name) }
+        for (name, entries) in newSlices where slices[name] != entries { dirty.insert(name) }
+        for name in slices.keys where newSlices[name] == nil { dirty.insert(name) }
+        for (name, inputs) in newManual where manualEndpoints[name] != inputs { dirty.insert(name) }
+        for name in manualEndpoints.keys where newManual[name] == nil { dirty.insert(name) }
         services = byName
         slices = newSlices
         manualEndpoints = newManual
     }
 
     public mutating func upsert(_ service: Service) {
-        let name = ServiceName(namespace: service.metadata.namespace, name: service.metadata.name)
-        if services[name] != service { dirty.insert(name) }
-        services[name] = service
+        let input = ServiceInput(service)
+        if services[input.name] != input { dirty.insert(input.name) }
+        services[input.name] = input
     }
 
     public mutating func remove(service name: ServiceName) {
@@ -77,14 +96,43 @@ public struct ServiceProxy: Sendable {
     public mutating func upsert(_ slice: EndpointSlice) {
         guard let owner = slice.serviceName else { return }
         let name = ServiceName(namespace: slice.metadata.namespace, name: owner)
-        if slices[name]?[slice.metadata.name] != slice { dirty.insert(name) }
-        slices[name, default: [:]][slice.metadata.name] = slice
+        let entry = NamedEndpoints(
+            name: slice.metadata.name, input: EndpointsInput(slice, nodeName: layout.configuration.nodeName))
+        if Self.put(entry, into: &slices[name, default: []]) { dirty.insert(name) }
     }
 
     public mutating func remove(slice: EndpointSlice) {
         guard let owner = slice.serviceName else { return }
         let name = ServiceName(namespace: slice.metadata.namespace, name: owner)
-        if slices[name]?.removeValue(forKey: slice.metadata.name) != nil { dirty.insert(name) }
+        guard let index = slices[name]?.firstIndex(where: { $0.name == slice.metadata.name }) else { return }
+        slices[name]!.remove(at: index)
+        if slices[name]!.isEmpty { slices[name] = nil }
+        dirty.insert(name)
+    }
+
+    /// Manual `Endpoints` of a selectorless Service (used while it has no EndpointSlices).
+    public mutating func upsert(_ endpoints: Endpoints) {
+        let name = ServiceName(namespace: endpoints.metadata.namespace, name: endpoints.metadata.name)
+        let inputs = endpoints.subsets.map { EndpointsInput($0, nodeName: layout.configuration.nodeName) }
+        if manualEndpoints[name] != inputs { dirty.insert(name) }
+        manualEndpoints[name] = inputs
+    }
+
+    public mutating func remove(endpoints name: ServiceName) {
+        if manualEndpoints.removeValue(forKey: name) != nil { dirty.insert(name) }
+    }
+
+    /// Inserts or replaces a slice by name, keeping name order; returns whether anything changed.
+    @discardableResult
+    private static func put(_ entry: NamedEndpoints, into list: inout [NamedEndpoints]) -> Bool {
+        if let index = list.firstIndex(where: { $0.name == entry.name }) {
+            guard list[index] != entry else { return false }
+            list[index] = entry
+        } else {
+            list.append(entry)
+            list.sort { $0.name < $1.name }
+        }
+        return true
     }
 
     // MARK: sync
@@ -101,6 +149,17 @@ public struct ServiceProxy: Sendable {
         public var udpAfter: Set<UDPFrontend>
         /// Whether a changed Service has (or had) ClientIP affinity: its remembered endpoints may be stale.
         public var affinityChanged: Bool
+        /// What this sync changed in the programmed state, so `rollBack` can restore it if the kernel refuses.
+        var undo = Undo()
+    }
+
+    /// The previous values of everything a sync changed (`nil` inside: the entry did not exist).
+    struct Undo: Sendable {
+        var programmedBase = false
+        var compiled: [ServiceName: CompiledService?] = [:]
+        var claims: [Frontend.Key: [Claim]?] = [:]
+        var hairpinUse: [IPAddress: Int?] = [:]
+        var chainUse: [DatapathLayout.DynamicChain: Int?] = [:]
     }
 
     /// Compiles what changed since the last sync into one transaction. The first sync also creates the table
@@ -108,6 +167,7 @@ public struct ServiceProxy: Sendable {
     public mutating func sync() -> Sync {
         var tx = Transaction(existingSets: layout.sets())
         var diagnostics: [String] = []
+        var undo = Undo(programmedBase: programmedBase)
         if !programmedBase {
             tx = layout.baseTransaction()
             programmedBase = true
@@ -124,14 +184,28 @@ public struct ServiceProxy: Sendable {
             udpAfter.formUnion(new.udpFrontends)
             affinityChanged =
                 affinityChanged || (old.frontends + new.frontends).contains { $0.affinitySeconds != nil }
+            undo.compiled[name] = compiled[name]
             compiled[name] = new.frontends.isEmpty && new.healthCheck == nil ? nil : new
-            update(name, old: old, new: new, delta: &delta, diagnostics: &diagnostics)
+            update(name, old: old, new: new, delta: &delta, undo: &undo, diagnostics: &diagnostics)
         }
         dirty = []
-        delta.finish(hairpinUse: &hairpinUse, chainUse: &chainUse, into: &tx)
+        delta.finish(hairpinUse: &hairpinUse, chainUse: &chainUse, undo: &undo, into: &tx)
         return Sync(
             transaction: tx, diagnostics: diagnostics, changedServices: changed, udpBefore: udpBefore,
-            udpAfter: udpAfter, affinityChanged: affinityChanged)
+            udpAfter: udpAfter, affinityChanged: affinityChanged, undo: undo)
+    }
+
+    /// Undoes the programming of the last sync, which the kernel refused: the programmed state goes back to
+    /// what the kernel still holds, the inputs stay as they are, and that sync's Services stay pending for the
+    /// next one. Costs what the sync changed, not what the proxier holds.
+    public mutating func rollBack(_ sync: Sync) {
+        let undo = sync.undo
+        programmedBase = undo.programmedBase
+        for (name, value) in undo.compiled { compiled[name] = value }
+        for (key, value) in undo.claims { claims[key] = value }
+        for (address, value) in undo.hairpinUse { hairpinUse[address] = value }
+        for (chain, value) in undo.chainUse { chainUse[chain] = value }
+        dirty.formUnion(sync.changedServices)
     }
 
     /// Everything currently desired, as one transaction (for a cold start, adoption or drift repair).
@@ -170,7 +244,6 @@ public struct ServiceProxy: Sendable {
     public var healthChecks: [HealthCheck] { compiled.values.compactMap(\.healthCheck) }
     /// What a Service compiled to (its frontends, whether programmed or waiting behind a conflict).
     public func compiled(_ name: ServiceName) -> CompiledService? { compiled[name] }
-    public func service(named name: ServiceName) -> Service? { services[name] }
     /// Services with frontends, in name order.
     public var serviceNames: [ServiceName] { compiled.keys.sorted() }
 
@@ -217,16 +290,14 @@ public struct ServiceProxy: Sendable {
     // MARK: internals
 
     private func compileService(_ name: ServiceName) -> CompiledService {
-        guard let service = services[name], ServiceCompiler.isProxied(service) else { return CompiledService() }
-        var endpoints: [String: [ServiceEndpoint]]
+        guard let service = services[name], service.isProxied else { return CompiledService() }
+        let inputs: [EndpointsInput]
         if let serviceSlices = slices[name], !serviceSlices.isEmpty {
-            endpoints = EndpointIndex.endpoints(fromSlices: Array(serviceSlices.values))
-        } else if let manual = manualEndpoints[name] {
-            endpoints = EndpointIndex.endpoints(fromEndpoints: manual)
+            inputs = serviceSlices.map(\.input)
         } else {
-            endpoints = [:]
+            inputs = manualEndpoints[name] ?? []
         }
-        return compiler.compile(service, endpoints: endpoints)
+        return compiler.compile(service, endpoints: EndpointsInput.byPort(inputs))
     }
 
     private static func appendClaim(_ claim: Claim, to list: inout [Claim]) -> ServiceName? {
@@ -238,7 +309,7 @@ public struct ServiceProxy: Sendable {
     /// Moves the Service's claims from its old frontends to its new ones and records, per frontend whose
     /// programmed record changes, the difference in `delta`.
     private mutating func update(
-        _ name: ServiceName, old: CompiledService, new: CompiledService, delta: inout Delta,
+        _ name: ServiceName, old: CompiledService, new: CompiledService, delta: inout Delta, undo: inout Undo,
         diagnostics: inout [String]
     ) {
         var newByKey: [Frontend.Key: Frontend] = [:]
@@ -251,6 +322,9 @@ public struct ServiceProxy: Sendable {
             oldKeys.insert(frontend.key)
             let replacement = newByKey[frontend.key]
             guard replacement != frontend else { continue }
+            if undo.claims.index(forKey: frontend.key) == nil {
+                undo.claims[frontend.key] = .some(claims[frontend.key])
+            }
             var list = claims.removeValue(forKey: frontend.key) ?? []
             let before = list.first?.frontend
             if let index = list.firstIndex(where: { $0.service == name }) {
@@ -265,6 +339,9 @@ public struct ServiceProxy: Sendable {
             if before != after { delta.change(from: before, to: after) }
         }
         for frontend in new.frontends where !oldKeys.contains(frontend.key) {
+            if undo.claims.index(forKey: frontend.key) == nil {
+                undo.claims[frontend.key] = .some(claims[frontend.key])
+            }
             // One hash lookup: claim a free frontend, or queue behind its owner.
             let conflict = Self.appendClaim(
                 Claim(service: name, frontend: frontend), to: &claims[frontend.key, default: []])
@@ -286,6 +363,8 @@ struct Delta {
     var rangeAdds: [String: [SetElement]] = [:]
     var rangeDeletes: [String: [SetElement]] = [:]
     var hairpin: [IPAddress: Int] = [:]
+    /// Hairpin addresses in the order first touched, so the batch does not depend on hash order.
+    var hairpinOrder: [IPAddress] = []
     var chains: [DatapathLayout.DynamicChain: Int] = [:]
 
     init(layout: DatapathLayout) {
@@ -294,12 +373,21 @@ struct Delta {
         deletes = ElementLists(layout: layout, keysOnly: true)
     }
 
+    private mutating func count(_ address: IPAddress, _ change: Int) {
+        if let current = hairpin[address] {
+            hairpin[address] = current + change
+        } else {
+            hairpin[address] = change
+            hairpinOrder.append(address)
+        }
+    }
+
     /// A frontend's programmed record goes from `before` to `after` (either may be absent).
     mutating func change(from before: Frontend?, to after: Frontend?) {
         for chain in before?.chains ?? [] { chains[chain, default: 0] -= 1 }
         for chain in after?.chains ?? [] { chains[chain, default: 0] += 1 }
-        for address in before?.hairpinAddresses ?? [] { hairpin[address, default: 0] -= 1 }
-        for address in after?.hairpinAddresses ?? [] { hairpin[address, default: 0] += 1 }
+        for address in before?.hairpinAddresses ?? [] { count(address, -1) }
+        for address in after?.hairpinAddresses ?? [] { count(address, 1) }
         switch (before, after) {
         case (nil, let added?):
             // The cold-sync path: straight into the packed lists.
@@ -346,9 +434,13 @@ struct Delta {
     /// last, once nothing references them.
     mutating func finish(
         hairpinUse: inout [IPAddress: Int], chainUse: inout [DatapathLayout.DynamicChain: Int],
+        undo: inout ServiceProxy.Undo,
         into tx: inout Transaction
     ) {
-        for (address, change) in hairpin where change != 0 {
+        for address in hairpinOrder {
+            let change = hairpin[address] ?? 0
+            guard change != 0 else { continue }
+            undo.hairpinUse[address] = .some(hairpinUse[address])
             let before = hairpinUse[address] ?? 0
             let after = before + change
             hairpinUse[address] = after > 0 ? after : nil
@@ -360,6 +452,7 @@ struct Delta {
         var chainAdds: [DatapathLayout.DynamicChain] = []
         var chainDeletes: [DatapathLayout.DynamicChain] = []
         for (chain, change) in chains where change != 0 {
+            undo.chainUse[chain] = .some(chainUse[chain])
             let before = chainUse[chain] ?? 0
             let after = before + change
             chainUse[chain] = after > 0 ? after : nil
@@ -406,4 +499,28 @@ struct ElementLists {
     }
 
     var sorted: [(String, ElementList)] { lists.keys.sorted().map { ($0, lists[$0]!) } }
+}
+
+/// One change from a watch: what an API source delivers object by object (a relist delivers `replaceAll`).
+public enum ServiceEvent: Sendable {
+    case service(Service)
+    case serviceDeleted(ServiceName)
+    case endpointSlice(EndpointSlice)
+    case endpointSliceDeleted(EndpointSlice)
+    case endpoints(Endpoints)
+    case endpointsDeleted(ServiceName)
+}
+
+extension ServiceProxy {
+    /// Folds one watch event into the desired state; the next `sync()` programs it.
+    public mutating func apply(_ event: ServiceEvent) {
+        switch event {
+        case .service(let service): upsert(service)
+        case .serviceDeleted(let name): remove(service: name)
+        case .endpointSlice(let slice): upsert(slice)
+        case .endpointSliceDeleted(let slice): remove(slice: slice)
+        case .endpoints(let endpoints): upsert(endpoints)
+        case .endpointsDeleted(let name): remove(endpoints: name)
+        }
+    }
 }

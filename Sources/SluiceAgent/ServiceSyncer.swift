@@ -46,13 +46,28 @@ public actor ServiceSyncer {
 
     /// Compiles the snapshot and programs the difference. The first call adopts an existing table.
     ///
-    /// A kernel rejection leaves both the kernel and this syncer's state as before the call (the changes stay
-    /// pending and are retried with the next snapshot); the error names the object the kernel refused.
+    /// A kernel rejection leaves the kernel as before the call and the changes pending: the next sync retries
+    /// them. The error names the object the kernel refused.
     @discardableResult
     public func sync(_ snapshot: ManifestSet) throws -> Report {
-        let before = proxy
         proxy.replaceAll(
             services: snapshot.services, endpointSlices: snapshot.endpointSlices, endpoints: snapshot.endpoints)
+        return try program()
+    }
+
+    /// Folds watch events into the desired state without programming them: the objects are parsed and
+    /// dropped at once, so a source streaming a large list never holds it whole. `flush()` programs them.
+    public func receive(_ events: [ServiceEvent]) {
+        for event in events { proxy.apply(event) }
+    }
+
+    /// Programs what `receive` folded in since the last sync (one transaction), like `sync(_:)` does.
+    @discardableResult
+    public func flush() throws -> Report {
+        try program()
+    }
+
+    private func program() throws -> Report {
         let sync = proxy.sync()
         do {
             let proxy = self.proxy
@@ -81,7 +96,7 @@ public actor ServiceSyncer {
                 ])
             return report
         } catch {
-            proxy = before
+            proxy.rollBack(sync)
             logger.error("sync failed, previous ruleset kept: \(error)")
             throw error
         }

@@ -114,6 +114,27 @@ struct IncrementalSyncTests {
             services: [Fixture.service("web")], endpointSlices: [Fixture.slice("web", [EP(ip: "10.244.1.9")])])
         #expect(proxy.sync().transaction.description == failed.description)
     }
+
+    @Test func aRolledBackSyncIsSentAgainByTheNextOne() {
+        var proxy = Fixture.proxy()
+        proxy.replaceAll(
+            services: [Fixture.service("web"), Fixture.service("api", clusterIP: "10.96.0.11")],
+            endpointSlices: [
+                Fixture.slice("web", [EP(ip: "10.244.1.2")]), Fixture.slice("api", [EP(ip: "10.244.1.2")]),
+            ])
+        _ = proxy.sync()
+        let programmed = proxy.fullTransaction().description
+        // Events, not a snapshot: nothing re-delivers them, so the rollback must keep them pending.
+        proxy.apply(.endpointSlice(Fixture.slice("web", [EP(ip: "10.244.1.9"), EP(ip: "10.244.1.8")])))
+        proxy.apply(.serviceDeleted(ServiceName(namespace: "default", name: "api")))
+        let failed = proxy.sync()
+        #expect(failed.transaction.deleted("hairpin4") == ["10.244.1.2 . 10.244.1.2"])
+        proxy.rollBack(failed)  // the kernel refused it
+        #expect(proxy.fullTransaction().description == programmed)
+        let retried = proxy.sync()
+        #expect(retried.transaction.description == failed.transaction.description)
+        #expect(retried.changedServices == failed.changedServices)
+    }
 }
 
 /// Hairpin entries exist only for endpoints a local client can be: pods of this node (or of an unknown node).

@@ -34,8 +34,10 @@ struct ServiceScenarioResult: Codable, Sendable {
     var endpointsPerService: Int
     /// One per repetition, each from a fresh `sluice-trial` process and fresh namespaces.
     var sluice: [SluiceTrialResult] = []
-    /// sluiced's `ServiceSyncer` path, one per repetition.
+    /// sluiced's `ServiceSyncer` path fed one snapshot (the manifest-directory source), one per repetition.
     var daemon: [SluiceTrialResult] = []
+    /// The same fed by watch events in pages (a list/watch source); absent in runs before it existed.
+    var streamed: [SluiceTrialResult]? = []
     var kubeProxyNFTables: [PeerTrial] = []
     var kubeProxyIPTables: [PeerTrial] = []
     /// Time to render the peers' text in Swift (not counted in their load; kube-proxy renders in Go).
@@ -50,6 +52,9 @@ struct ServiceScenarioResult: Codable, Sendable {
     }
     func daemonSamples(_ metric: (SluiceTrialResult) -> Double?) -> Samples {
         Samples(values: daemon.compactMap(metric))
+    }
+    func streamedSamples(_ metric: (SluiceTrialResult) -> Double?) -> Samples {
+        Samples(values: (streamed ?? []).compactMap(metric))
     }
     var nftLoad: Samples { Samples(values: kubeProxyNFTables.map(\.load)) }
     var iptablesLoad: Samples { Samples(values: kubeProxyIPTables.map(\.load)) }
@@ -94,9 +99,11 @@ struct ServiceBenchmark {
                     latencies.append(LatencyResult(services: set.count, implementation: .sluice, figures: latency))
                 }
                 row.daemon.append(try sluiceTrial(set, daemon: true, verifyEndpoints: rep == 0))
+                row.streamed?.append(try sluiceTrial(set, probe: false, daemon: true, stream: true).0)
                 progress(
                     "\(set.label) Sluice rep \(rep + 1): total \(human(result.total ?? .nan)), kernel \(human(result.kernel ?? .nan)), "
-                        + "sluiced \(human(row.daemon.last?.daemonColdSync ?? .nan))")
+                        + "sluiced \(human(row.daemon.last?.daemonColdSync ?? .nan)), "
+                        + "streamed \(human(row.streamed?.last?.daemonColdSync ?? .nan))")
             }
             if set.endpointCount <= peerMaxEndpoints {
                 for implementation in [Implementation.kubeProxyNFTables, .kubeProxyIPTables] {
@@ -168,7 +175,8 @@ struct ServiceBenchmark {
     /// A Sluice trial in a child process: fresh node namespace (and, for the pipeline, a second fresh namespace
     /// for the kernel-only apply); the datapath probe runs afterwards against the rules the child left.
     private func sluiceTrial(
-        _ set: ServiceSet, probe: Bool = false, daemon: Bool = false, verifyEndpoints: Bool = true
+        _ set: ServiceSet, probe: Bool = false, daemon: Bool = false, stream: Bool = false,
+        verifyEndpoints: Bool = true
     ) throws
         -> (SluiceTrialResult, LatencyFigures?)
     {
@@ -181,6 +189,7 @@ struct ServiceBenchmark {
                     "--endpoints", "\(set.endpointsPerService)",
                 ]
                 argv += daemon ? ["--daemon"] : ["--kernel-namespace", kernel.name!]
+                if stream { argv.append("--stream") }
                 if verifyEndpoints { argv.append("--verify-endpoints") }
                 let outcome = try spawn(argv)
                 guard outcome.status == 0 else {

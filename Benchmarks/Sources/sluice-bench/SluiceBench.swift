@@ -7,7 +7,8 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Measures Sluice's Service programming and datapath against kube-proxy's layouts (needs root).",
-        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self], defaultSubcommand: RunBenchmarks.self)
+        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self],
+        defaultSubcommand: RunBenchmarks.self)
 }
 
 /// The benchmark run: the map-load foundation, the Service scenarios with their peers, connect latency; then

@@ -34,11 +34,22 @@ struct SluiceTrial: AsyncParsableCommand {
     )
     var daemon = false
 
+    @Flag(
+        help:
+            "With --daemon: feed the syncer watch events in pages of 500 objects, built and dropped page by page, as a list/watch source does, instead of one snapshot held whole."
+    )
+    var stream = false
+
     func run() async throws {
         let set = ServiceSet(count: services, endpointsPerService: endpoints)
-        let manifests = set.manifests()
         let node = NetworkNamespace(path: "/run/netns/\(namespace)")
-        var result = daemon ? try await daemonPath(set, manifests, node) : try pipeline(set, manifests, node)
+        var result: SluiceTrialResult
+        if daemon && stream {
+            result = try await streamedDaemonPath(set, node)
+        } else {
+            let manifests = set.manifests()
+            result = daemon ? try await daemonPath(set, manifests, node) : try pipeline(set, manifests, node)
+        }
         result.peakRSSBytes = peakRSSBytes()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -156,6 +167,43 @@ struct SluiceTrial: AsyncParsableCommand {
             var changed = manifests
             changed.endpointSlices[set.changedIndex] = set.slice(set.changedIndex, changedSlot: 3)
             result.daemonChange = try await clock.measure { try await syncer.sync(changed) }.seconds
+        }
+        let connection = try node.run { try NFTablesConnection() }
+        try verify(connection, services: set.count, endpoints: set.endpointCount)
+        return result
+    }
+
+    /// sluiced fed by a list/watch source: the objects arrive as events in pages of 500 (an API list page), are
+    /// parsed into the proxier's compact inputs and dropped; one flush programs the cold state. Then one endpoint
+    /// change as one event. Peak RSS is then the daemon's own, not that of a snapshot held whole.
+    private func streamedDaemonPath(_ set: ServiceSet, _ node: NetworkNamespace) async throws -> SluiceTrialResult {
+        let clock = ContinuousClock()
+        var result = SluiceTrialResult()
+        let syncer = try node.run { () throws -> ServiceSyncer in
+            var logger = Logger(label: "sluice-bench")
+            logger.logLevel = .error
+            return ServiceSyncer(
+                configuration: Self.proxyConfiguration(), connection: try NFTablesConnection(), conntrack: nil,
+                logger: logger)
+        }
+        result.daemonColdSync = try await clock.measure {
+            for start in stride(from: 0, to: set.count, by: 500) {
+                var page: [ServiceEvent] = []
+                page.reserveCapacity(1000)
+                for index in start..<min(set.count, start + 500) {
+                    page.append(.service(set.service(index)))
+                    page.append(.endpointSlice(set.slice(index)))
+                }
+                await syncer.receive(page)
+            }
+            try await syncer.flush()
+        }.seconds
+        result.batchBytes = await syncer.lastReport?.bytes
+        if set.count >= 2 {
+            result.daemonChange = try await clock.measure {
+                await syncer.receive([.endpointSlice(set.slice(set.changedIndex, changedSlot: 3))])
+                try await syncer.flush()
+            }.seconds
         }
         let connection = try node.run { try NFTablesConnection() }
         try verify(connection, services: set.count, endpoints: set.endpointCount)
