@@ -54,24 +54,21 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
         public var isVerdictMap: Bool { dataTypes?.isEmpty == true }
     }
 
-    enum Storage: Sendable {
-        case plain([SetElement])
-        case packed(Layout, bytes: [UInt8], verdicts: [Verdict], count: Int)
-    }
+    /// Set for packed storage; `nil` while the elements are plain.
+    public private(set) var layout: Layout?
+    private var plain: [SetElement] = []
+    private var bytes: [UInt8] = []
+    private var verdicts: [Verdict] = []
+    private var packedCount = 0
 
-    var storage: Storage
-
-    public init() { storage = .plain([]) }
-    public init(_ elements: [SetElement]) { storage = .plain(elements) }
-    public init(arrayLiteral elements: SetElement...) { storage = .plain(elements) }
+    public init() {}
+    public init(_ elements: [SetElement]) { plain = elements }
+    public init(arrayLiteral elements: SetElement...) { plain = elements }
 
     /// Packed storage for elements of `set`; `keysOnly` for a deletion, which carries keys alone. A set whose
     /// elements cannot be packed (interval, timeouts) gets plain storage.
     public init(for set: NFTSet, keysOnly: Bool = false, reservingCapacity capacity: Int = 0) {
-        guard !set.flags.contains(.interval), !set.flags.contains(.timeout), !set.key.fields.isEmpty else {
-            storage = .plain([])
-            return
-        }
+        guard !set.flags.contains(.interval), !set.flags.contains(.timeout), !set.key.fields.isEmpty else { return }
         var dataTypes: [DataType]? =
             switch set.data {
             case nil: nil
@@ -87,40 +84,30 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
             }
         let layout = Layout(
             keyTypes: set.key.fields, dataTypes: dataTypes, keyLength: set.key.byteLength, dataLength: dataLength)
-        var bytes: [UInt8] = []
         bytes.reserveCapacity(capacity * layout.stride)
-        storage = .packed(layout, bytes: bytes, verdicts: [], count: 0)
-    }
-
-    /// The packed layout, when the elements are packed.
-    public var layout: Layout? {
-        if case .packed(let layout, _, _, _) = storage { return layout }
-        return nil
+        self.layout = layout
     }
 
     // MARK: appending
 
     /// Appends an element given as fields: the fast path for compilers filling large maps.
     public mutating func append(_ key: Fields, _ payload: Payload = .none) {
-        guard case .packed(let layout, var bytes, var verdicts, let count) = storage,
-            Self.fits(key, layout.keyTypes), Self.fits(payload, layout.dataTypes)
-        else {
+        guard let layout, Self.fits(key, layout.keyTypes), Self.fits(payload, layout.dataTypes) else {
             appendPlain(SetElement(key: ElementKey(key.values), data: Self.data(payload)))
             return
         }
-        storage = .plain([])  // drop the reference so the bytes are mutated in place
         Self.write(key, concatenated: layout.keyTypes.count > 1, into: &bytes)
         switch payload {
         case .none: break
         case .verdict(let verdict): Self.write(verdictIndex: Self.index(of: verdict, in: &verdicts), into: &bytes)
         case .values(let values): Self.write(values, concatenated: values.count > 1, into: &bytes)
         }
-        storage = .packed(layout, bytes: bytes, verdicts: verdicts, count: count + 1)
+        packedCount += 1
     }
 
     /// Appends any element; one that does not fit the packed layout switches the list to plain storage.
     public mutating func append(_ element: SetElement) {
-        if case .packed(let layout, _, _, _) = storage, element.timeout == nil, element.comment == nil,
+        if let layout, element.timeout == nil, element.comment == nil,
             !element.key.isRange, element.key.firsts.count <= 4
         {
             let key = Self.fields(element.key.firsts)
@@ -146,14 +133,11 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
     }
 
     private mutating func appendPlain(_ element: SetElement) {
-        var elements: [SetElement]
-        switch storage {
-        case .plain(let existing): elements = existing
-        case .packed: elements = Array(self)
+        if layout != nil {
+            plain = Array(self)
+            (layout, bytes, verdicts, packedCount) = (nil, [], [], 0)
         }
-        storage = .plain([])
-        elements.append(element)
-        storage = .plain(elements)
+        plain.append(element)
     }
 
     private static func fields(_ values: [Value]) -> Fields {
@@ -215,29 +199,20 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
     // MARK: collection
 
     public var startIndex: Int { 0 }
-    public var endIndex: Int {
-        switch storage {
-        case .plain(let elements): elements.count
-        case .packed(_, _, _, let count): count
-        }
-    }
+    public var endIndex: Int { layout == nil ? plain.count : packedCount }
 
     public subscript(position: Int) -> SetElement {
-        switch storage {
-        case .plain(let elements):
-            return elements[position]
-        case .packed(let layout, let bytes, let verdicts, _):
-            let base = position * layout.stride
-            let key = Self.values(bytes, from: base, types: layout.keyTypes)
-            let data: ElementData? =
-                switch layout.dataTypes {
-                case nil: nil
-                case .some(let types) where types.isEmpty:
-                    .verdict(verdicts[Int(Self.readIndex(bytes, at: base + layout.keyLength))])
-                case .some(let types): .values(Self.values(bytes, from: base + layout.keyLength, types: types))
-                }
-            return SetElement(key: ElementKey(key), data: data)
-        }
+        guard let layout else { return plain[position] }
+        let base = position * layout.stride
+        let key = Self.values(bytes, from: base, types: layout.keyTypes)
+        let data: ElementData? =
+            switch layout.dataTypes {
+            case nil: nil
+            case .some(let types) where types.isEmpty:
+                .verdict(verdicts[Int(Self.readIndex(bytes, at: base + layout.keyLength))])
+            case .some(let types): .values(Self.values(bytes, from: base + layout.keyLength, types: types))
+            }
+        return SetElement(key: ElementKey(key), data: data)
     }
 
     private static func values(_ bytes: [UInt8], from start: Int, types: [DataType]) -> [Value] {
@@ -258,10 +233,8 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
     /// Calls `body` with the packed bytes (elements back to back, `layout.stride` each) and the verdict table;
     /// `nil` bytes when the list is plain.
     public func withPackedBytes<R>(_ body: (UnsafeRawBufferPointer?, [Verdict]) throws -> R) rethrows -> R {
-        switch storage {
-        case .plain: return try body(nil, [])
-        case .packed(_, let bytes, let verdicts, _): return try bytes.withUnsafeBytes { try body($0, verdicts) }
-        }
+        guard layout != nil else { return try body(nil, []) }
+        return try bytes.withUnsafeBytes { try body($0, verdicts) }
     }
 
     /// The verdict stored in a packed element's data slot.

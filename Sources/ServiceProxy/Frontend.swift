@@ -72,6 +72,7 @@ public struct Frontend: Sendable, Hashable {
 
     /// Endpoint addresses needing a hairpin entry (each once).
     var hairpinAddresses: [IPAddress] {
+        guard endpoints.contains(where: \.mayHairpin) else { return [] }
         var seen = Set<IPAddress>()
         return endpoints.compactMap { $0.mayHairpin && seen.insert($0.address).inserted ? $0.address : nil }
     }

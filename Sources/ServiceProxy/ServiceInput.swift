@@ -119,18 +119,31 @@ struct EndpointsInput: Sendable, Hashable {
 
     /// Endpoints by Service port name from several inputs of one Service, deduplicated and in slot order.
     static func byPort(_ inputs: [EndpointsInput]) -> [String: [ServiceEndpoint]] {
-        var byPort: [String: Set<ServiceEndpoint>] = [:]
+        var byPort: [String: [ServiceEndpoint]] = [:]
         for input in inputs {
             for port in input.ports {
-                var set = byPort.removeValue(forKey: port.name) ?? []
+                var list = byPort.removeValue(forKey: port.name) ?? []
+                list.reserveCapacity(list.count + input.endpoints.count)
                 for endpoint in input.endpoints {
                     var copy = endpoint
                     copy.port = port.number
-                    set.insert(copy)
+                    list.append(copy)
                 }
-                byPort[port.name] = set
+                byPort[port.name] = list
             }
         }
-        return byPort.mapValues { $0.sorted() }
+        // Sorted, then the same endpoint listed twice (two slices, or twice in one) kept once: cheaper than
+        // hashing every endpoint into a set, and the result is in slot order anyway.
+        return byPort.mapValues { list in
+            var sorted = list.sorted()
+            var unique = 0
+            for i in sorted.indices {
+                if unique > 0 && sorted[unique - 1] == sorted[i] { continue }
+                if unique != i { sorted.swapAt(unique, i) }
+                unique += 1
+            }
+            sorted.removeLast(sorted.count - unique)
+            return sorted
+        }
     }
 }

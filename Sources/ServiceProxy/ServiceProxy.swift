@@ -481,6 +481,10 @@ struct ElementLists {
     private var lists: [String: ElementList] = [:]
     private let sets: [String: NFTSet]
     private let keysOnly: Bool
+    /// The list last appended to, kept out of the dictionary: elements arrive in runs for one set (the ten
+    /// endpoint slots of a frontend), so most appends skip hashing the set name.
+    private var recentName: String?
+    private var recent = ElementList()
 
     init(layout: DatapathLayout, keysOnly: Bool = false) {
         sets = Dictionary(layout.sets().map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -488,17 +492,31 @@ struct ElementLists {
     }
 
     mutating func add(_ set: String, _ key: ElementList.Fields, _ payload: ElementList.Payload) {
-        let payload = keysOnly ? .none : payload
-        if lists[set] == nil { lists[set] = sets[set].map { ElementList(for: $0, keysOnly: keysOnly) } ?? [] }
-        lists[set]!.append(key, payload)
+        select(set)
+        recent.append(key, keysOnly ? .none : payload)
     }
 
     mutating func add(_ set: String, _ element: SetElement) {
-        if lists[set] == nil { lists[set] = sets[set].map { ElementList(for: $0, keysOnly: keysOnly) } ?? [] }
-        lists[set]!.append(keysOnly ? SetElement(key: element.key) : element)
+        select(set)
+        recent.append(keysOnly ? SetElement(key: element.key) : element)
     }
 
-    var sorted: [(String, ElementList)] { lists.keys.sorted().map { ($0, lists[$0]!) } }
+    private mutating func select(_ set: String) {
+        guard recentName != set else { return }
+        if let recentName { lists[recentName] = recent }
+        recent = lists.removeValue(forKey: set) ?? makeList(set)
+        recentName = set
+    }
+
+    private func makeList(_ set: String) -> ElementList {
+        sets[set].map { ElementList(for: $0, keysOnly: keysOnly) } ?? []
+    }
+
+    var sorted: [(String, ElementList)] {
+        var all = lists
+        if let recentName { all[recentName] = recent }
+        return all.keys.sorted().map { ($0, all[$0]!) }
+    }
 }
 
 /// One change from a watch: what an API source delivers object by object (a relist delivers `replaceAll`).
