@@ -1,3 +1,4 @@
+internal import CMnl
 internal import CNftnl
 import NFTables
 
@@ -11,6 +12,8 @@ struct EncodedMessage: Sendable {
     /// For element messages: for each netlink element in order, the index of the `SetElement` it came from
     /// (an rbtree range is two netlink elements).
     var elementOwners: [Int] = []
+    /// For packed element messages: the index of the first element (one netlink element per element).
+    var firstElementOwner: Int?
 }
 
 /// Turns a transaction into netlink messages with libnftnl (headers and attributes only; no I/O).
@@ -232,7 +235,8 @@ struct BatchEncoder {
         }
     }
 
-    /// Packed elements: each key and data is already the bytes the kernel wants, copied as they are.
+    /// Packed elements: each key and data is already the bytes the kernel wants, written straight into the
+    /// message with libmnl (the attributes libnftnl would write, without an object per element).
     private mutating func encodePacked(
         _ elements: ElementList, _ layout: ElementList.Layout, of ref: SetRef, type: nf_tables_msg_types,
         flags: UInt16, verb: String
@@ -245,32 +249,41 @@ struct BatchEncoder {
             var start = 0
             while start < elements.count {
                 let end = min(elements.count, start + chunkSize)
-                let obj = nftnl_set_alloc()!
-                defer { nftnl_set_free(obj) }
-                nftnl_set_set_str(obj, UInt16(NFTNL_SET_TABLE.rawValue), ref.table.name)
-                nftnl_set_set_str(obj, UInt16(NFTNL_SET_NAME.rawValue), ref.name)
-                for index in start..<end {
-                    let base = bytes.baseAddress! + index * layout.stride
-                    let elem = nftnl_set_elem_alloc()!
-                    nftnl_set_elem_set(elem, UInt16(NFTNL_SET_ELEM_KEY), base, UInt32(layout.keyLength))
-                    if layout.isVerdictMap {
-                        let slot = UnsafeRawBufferPointer(start: base + layout.keyLength, count: 4)
-                        let verdict = verdicts[ElementList.verdictIndex(in: slot, at: 0)]
-                        nftnl_set_elem_set_u32(elem, UInt16(NFTNL_SET_ELEM_VERDICT), UInt32(bitPattern: verdict.code))
-                        if let chain = verdict.chain {
-                            nftnl_set_elem_set_str(elem, UInt16(NFTNL_SET_ELEM_CHAIN), chain)
-                        }
-                    } else if layout.dataTypes != nil {
-                        nftnl_set_elem_set(
-                            elem, UInt16(NFTNL_SET_ELEM_DATA), base + layout.keyLength, UInt32(layout.dataLength))
-                    }
-                    nftnl_set_elem_add(obj, elem)
-                }
                 let object = "\(verb) elements \(start)...\(end - 1) of \(isMap ? "map" : "set") \(ref)"
-                append(type, ref.table.family, flags, object, elements: (elements, start..<end)) {
-                    nftnl_set_elems_nlmsg_build_payload($0, obj)
+                append(type, ref.table.family, flags, object, elements: (elements, start..<end)) { header in
+                    mnl_attr_put_strz(header, UInt16(NFTA_SET_ELEM_LIST_SET.rawValue), ref.name)
+                    mnl_attr_put_strz(header, UInt16(NFTA_SET_ELEM_LIST_TABLE.rawValue), ref.table.name)
+                    let list = mnl_attr_nest_start(header, UInt16(NFTA_SET_ELEM_LIST_ELEMENTS.rawValue))
+                    for index in start..<end {
+                        let base = bytes.baseAddress! + index * layout.stride
+                        // Nested element attributes are numbered from 1, as libnftnl numbers them.
+                        let element = mnl_attr_nest_start(header, UInt16(truncatingIfNeeded: index - start + 1))
+                        let key = mnl_attr_nest_start(header, UInt16(NFTA_SET_ELEM_KEY.rawValue))
+                        mnl_attr_put(header, UInt16(NFTA_DATA_VALUE.rawValue), layout.keyLength, base)
+                        mnl_attr_nest_end(header, key)
+                        if layout.isVerdictMap {
+                            let slot = UnsafeRawBufferPointer(start: base + layout.keyLength, count: 4)
+                            let verdict = verdicts[ElementList.verdictIndex(in: slot, at: 0)]
+                            let data = mnl_attr_nest_start(header, UInt16(NFTA_SET_ELEM_DATA.rawValue))
+                            let nest = mnl_attr_nest_start(header, UInt16(NFTA_DATA_VERDICT.rawValue))
+                            mnl_attr_put_u32(
+                                header, UInt16(NFTA_VERDICT_CODE.rawValue), UInt32(bitPattern: verdict.code).bigEndian)
+                            if let chain = verdict.chain {
+                                mnl_attr_put_strz(header, UInt16(NFTA_VERDICT_CHAIN.rawValue), chain)
+                            }
+                            mnl_attr_nest_end(header, nest)
+                            mnl_attr_nest_end(header, data)
+                        } else if layout.dataTypes != nil {
+                            let data = mnl_attr_nest_start(header, UInt16(NFTA_SET_ELEM_DATA.rawValue))
+                            mnl_attr_put(
+                                header, UInt16(NFTA_DATA_VALUE.rawValue), layout.dataLength, base + layout.keyLength)
+                            mnl_attr_nest_end(header, data)
+                        }
+                        mnl_attr_nest_end(header, element)
+                    }
+                    mnl_attr_nest_end(header, list)
                 }
-                messages[messages.count - 1].elementOwners = Array(start..<end)
+                messages[messages.count - 1].firstElementOwner = start
                 start = end
             }
         }

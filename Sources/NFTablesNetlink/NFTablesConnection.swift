@@ -171,8 +171,12 @@ public final class NFTablesConnection {
 
     /// Maps an extended-ack attribute offset inside an element message to the `SetElement` it encodes.
     private static func element(at offset: UInt32, in message: EncodedMessage) -> Int? {
-        guard !message.elementOwners.isEmpty else { return nil }
+        guard !message.elementOwners.isEmpty || message.firstElementOwner != nil else { return nil }
         let starts = NetlinkMessages.nestedElementOffsets(message.bytes)
+        if let first = message.firstElementOwner {
+            guard let position = starts.lastIndex(where: { $0 <= Int(offset) }) else { return nil }
+            return first + position
+        }
         guard let position = starts.lastIndex(where: { $0 <= Int(offset) }),
             message.elementOwners.indices.contains(position)
         else { return nil }
