@@ -223,6 +223,7 @@ public struct DatapathLayout: Sendable {
                     chain: ref("nat-postrouting"),
                     [
                         .anyFlags(.ct(.status), .ctStatus(.dnat)),
+                        .anyFlags(.meta(.mark), .mark(configuration.nodePortMark)),
                         .compare(.meta(.nfproto), .equal, .nfproto(f.natFamily)),
                         .verdictMap(
                             .concat([.meta(.l4proto), .ct(.originalDestinationPort)]), map: f.affinityNodePorts),
@@ -310,7 +311,9 @@ public struct DatapathLayout: Sendable {
                 : .concat([.meta(.l4proto), .payload(.transportDestinationPort), .numgenRandom(modulus: UInt32(n))])
             let map = kind == .address ? f.endpoints : f.nodePortEndpoints
             let target = Expression.mapLookup(key: key, map: map, resultType: TypeSpec([f.address, .inetService]))
-            return (chain(dynamic.name), [Rule(chain: chainRef, [.dnat(f.natFamily, to: target)])])
+            // NodePort connections are marked so postrouting tells them from a ClusterIP on the same port number.
+            let mark: [Statement] = kind == .nodePort ? [.orMark(.mark(configuration.nodePortMark))] : []
+            return (chain(dynamic.name), [Rule(chain: chainRef, mark + [.dnat(f.natFamily, to: target)])])
         case .remember(let family, let seconds):
             let f = Family.of(family)
             let update = Statement.setUpdate(

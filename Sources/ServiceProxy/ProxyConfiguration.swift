@@ -12,18 +12,22 @@ public struct ProxyConfiguration: Sendable, Hashable {
     public var nodePortAddresses: [IPCIDR]
     /// The packet mark bit that asks postrouting to masquerade (kube-proxy uses 0x4000 too).
     public var masqueradeMark: UInt32
+    /// The packet mark bit a NodePort dispatch sets, so postrouting records NodePort affinity only for
+    /// connections that came through a NodePort (a ClusterIP port may equal a NodePort number).
+    public var nodePortMark: UInt32
     /// The nftables table Sluice owns.
     public var tableName: String
 
     public init(
         nodeName: String, nodeZone: String? = nil, clusterCIDRs: [IPCIDR] = [], nodePortAddresses: [IPCIDR] = [],
-        masqueradeMark: UInt32 = 0x4000, tableName: String = "sluice"
+        masqueradeMark: UInt32 = 0x4000, nodePortMark: UInt32 = 0x2000, tableName: String = "sluice"
     ) {
         self.nodeName = nodeName
         self.nodeZone = nodeZone
         self.clusterCIDRs = clusterCIDRs
         self.nodePortAddresses = nodePortAddresses
         self.masqueradeMark = masqueradeMark
+        self.nodePortMark = nodePortMark
         self.tableName = tableName
     }
 }

@@ -123,6 +123,33 @@ struct ServiceTrafficTests {
         }
     }
 
+    @Test func nodePortAffinityDoesNotCaptureAClusterIPOnTheSamePortNumber() async throws {
+        try await ServiceLab.run(pods: ["web-1", "web-2", "web-3", "client"]) { lab in
+            // A ClusterIP Service listening on 30080, and another Service whose NodePort is 30080 with affinity.
+            let plain = ServiceLab.service(
+                "plain", ports: [ServicePort(name: "http", port: 30080, targetPort: .int(8080))])
+            let sticky = ServiceLab.service(
+                "sticky", clusterIPs: ["10.96.0.11"], type: .nodePort,
+                ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080), nodePort: 30080)]
+            ) {
+                $0.spec.sessionAffinity = .clientIP
+                $0.spec.sessionAffinityConfig = SessionAffinityConfig(clientIP: ClientIPConfig(timeoutSeconds: 60))
+            }
+            try await lab.sync(
+                [plain, sticky],
+                [lab.slice("plain", ["web-1", "web-2", "web-3"]), lab.slice("sticky", ["web-1", "web-2", "web-3"])])
+            let replies = tally(40) { _ in tcpRequest(from: lab.client, to: "10.96.0.10", port: 30080) }
+            #expect(replies.servers.count > 1, "the ClusterIP without affinity is load-balanced: \(replies)")
+            #expect(try lab.kernelTable()?.set(named: "affinity4")?.elements.isEmpty == true)
+            // The NodePort itself still sticks.
+            let external = try #require(lab.topology.external)
+            let viaNodePort = tally(20) { _ in tcpRequest(from: external.namespace, to: external.nodeIPv4, port: 30080)
+            }
+            #expect(viaNodePort.servers.count == 1, "\(viaNodePort)")
+            #expect(try lab.kernelTable()?.set(named: "affinity4")?.elements.count == 1)
+        }
+    }
+
     @Test func serviceWithoutEndpointsFailsAtOnce() async throws {
         try await ServiceLab.run(pods: ["client"]) { lab in
             let udp = ServicePort(name: "dns", protocol: .udp, port: 53, targetPort: .int(8080))
