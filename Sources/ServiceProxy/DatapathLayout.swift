@@ -57,6 +57,13 @@ public struct DatapathLayout: Sendable {
         public var firewalledFrontends: String { "lb-firewalled" + suffix }
         public var sourceRanges: String { "lb-source-ranges" + suffix }
         public var hairpin: String { "hairpin" + suffix }
+        /// `Local` external frontends reached from inside the cluster (pods, the node): dispatched to all the
+        /// Service's cluster endpoints instead of this node's, as kube-proxy short-circuits them.
+        public var internalFrontends: String { "internal-frontends" + suffix }
+        public var internalNodePorts: String { "internal-nodeports" + suffix }
+        /// The same keys as a set: lets in-cluster traffic past the no-local-endpoints drop.
+        public var internalBypass: String { "internal-bypass" + suffix }
+        public var internalBypassNodePorts: String { "internal-bypass-nodeports" + suffix }
 
         public static let ipv4 = Family(addressFamily: .ipv4)
         public static let ipv6 = Family(addressFamily: .ipv6)
@@ -77,12 +84,17 @@ public struct DatapathLayout: Sendable {
     /// `numgen` modulus is a constant); remember chains per affinity timeout (the `dynset` timeout is too).
     public enum DynamicChain: Sendable, Hashable, Comparable {
         case pick(AddressFamily, FrontendKind, endpoints: Int)
+        /// Picks among a `Local` external frontend's cluster endpoints for in-cluster clients (slots from
+        /// `internalSlotOffset` in the same endpoint maps).
+        case internalPick(AddressFamily, FrontendKind, endpoints: Int)
         case remember(AddressFamily, seconds: Int)
 
         public var name: String {
             switch self {
             case .pick(let family, let kind, let n):
                 (kind == .address ? "pick" : "nodeport-pick") + Family.of(family).suffix + "-\(n)"
+            case .internalPick(let family, let kind, let n):
+                (kind == .address ? "pick" : "nodeport-pick") + Family.of(family).suffix + "-\(n)-internal"
             case .remember(let family, let seconds):
                 "remember" + Family.of(family).suffix + "-\(seconds)s"
             }
@@ -95,6 +107,9 @@ public struct DatapathLayout: Sendable {
             return false
         }
     }
+
+    /// Endpoint map slots of the in-cluster variant of a `Local` external frontend start here.
+    public static let internalSlotOffset: UInt32 = 0x0100_0000
 
     public static let rejectChain = "reject-service"
     public static let servicesChain = "services"
@@ -136,6 +151,10 @@ public struct DatapathLayout: Sendable {
                 set(f.firewalledFrontends, frontend),
                 set(f.sourceRanges, TypeSpec(frontend.fields + [f.address]), flags: .interval),
                 set(f.hairpin, TypeSpec([f.address, f.address])),
+                set(f.internalFrontends, frontend, data: .verdict),
+                set(f.internalNodePorts, nodePort, data: .verdict),
+                set(f.internalBypass, frontend),
+                set(f.internalBypassNodePorts, nodePort),
             ]
         }
     }
@@ -229,12 +248,8 @@ public struct DatapathLayout: Sendable {
                             .concat([.meta(.l4proto), .ct(.originalDestinationPort)]), map: f.affinityNodePorts),
                     ], comment: "ClientIP affinity (NodePorts)"),
                 at: 1)
-            // Firewall: Services without endpoints, source ranges.
-            rules.append(Rule(chain: ref(Self.firewallChain), [.verdictMap(f.frontend, map: f.noEndpoints)]))
-            rules.append(
-                Rule(
-                    chain: ref(Self.firewallChain),
-                    [local, notLoopback, .verdictMap(Family.nodePortKey, map: f.noEndpointNodePorts)]))
+            // Firewall: source ranges, then Services without (local) endpoints — which in-cluster clients of a
+            // `Local` external frontend get past: they are dispatched to cluster endpoints.
             rules.append(
                 Rule(
                     chain: ref(Self.firewallChain),
@@ -245,6 +260,43 @@ public struct DatapathLayout: Sendable {
                             set: f.sourceRanges, negated: true),
                         .verdict(.drop),
                     ], comment: "loadBalancerSourceRanges"))
+            if hasClusterCIDRs(f) {
+                rules.append(
+                    Rule(
+                        chain: ref(Self.firewallChain),
+                        [
+                            .lookup(f.source, set: f.clusterCIDRs), .lookup(f.frontend, set: f.internalBypass),
+                            .verdict(.return),
+                        ], comment: "pods reaching a Local external frontend use cluster endpoints"))
+                rules.append(
+                    Rule(
+                        chain: ref(Self.firewallChain),
+                        [
+                            local, notLoopback, .lookup(f.source, set: f.clusterCIDRs),
+                            .lookup(Family.nodePortKey, set: f.internalBypassNodePorts), .verdict(.return),
+                        ]))
+            }
+            rules.append(Rule(chain: ref(Self.firewallChain), [.verdictMap(f.frontend, map: f.noEndpoints)]))
+            rules.append(
+                Rule(
+                    chain: ref(Self.firewallChain),
+                    [local, notLoopback, .verdictMap(Family.nodePortKey, map: f.noEndpointNodePorts)]))
+            // The node itself reaching a Local external frontend: also cluster endpoints (masqueraded below).
+            rules.insert(
+                Rule(
+                    chain: ref("filter-output"),
+                    [.lookup(f.frontend, set: f.internalBypass), .verdict(.accept)],
+                    comment: "the node reaching a Local external frontend uses cluster endpoints"),
+                at: 0)
+            rules.insert(
+                Rule(
+                    chain: ref("filter-output"),
+                    [
+                        local, notLoopback, .lookup(Family.nodePortKey, set: f.internalBypassNodePorts),
+                        .verdict(.accept),
+                    ]
+                ),
+                at: 1)
             // Dispatch: masquerade marks first, then the verdict maps that jump to the pick chains.
             rules.append(
                 Rule(
@@ -269,6 +321,13 @@ public struct DatapathLayout: Sendable {
                 Rule(
                     chain: ref(Self.servicesChain), [.dnat(f.natFamily, to: affinityTarget)],
                     comment: "ClientIP affinity: the endpoint this client used last (ClusterIPs and NodePorts)"))
+            if hasClusterCIDRs(f) {
+                rules.append(
+                    Rule(
+                        chain: ref(Self.servicesChain),
+                        [.lookup(f.source, set: f.clusterCIDRs), .verdictMap(f.frontend, map: f.internalFrontends)],
+                        comment: "pods reaching a Local external frontend: cluster endpoints, source kept"))
+            }
             rules.append(Rule(chain: ref(Self.servicesChain), [.verdictMap(f.frontend, map: f.serviceIPs)]))
             var nodePortMatch: [Statement] = [local, notLoopback]
             if configuration.nodePortAddresses.contains(where: { $0.family == f.addressFamily }) {
@@ -278,12 +337,40 @@ public struct DatapathLayout: Sendable {
                 Rule(
                     chain: ref(Self.servicesChain),
                     nodePortMatch + [.lookup(Family.nodePortKey, set: f.masqueradeNodePorts), .orMark(mark)]))
+            if hasClusterCIDRs(f) {
+                rules.append(
+                    Rule(
+                        chain: ref(Self.servicesChain),
+                        nodePortMatch + [
+                            .lookup(f.source, set: f.clusterCIDRs),
+                            .verdictMap(Family.nodePortKey, map: f.internalNodePorts),
+                        ]))
+            }
             rules.append(
                 Rule(
                     chain: ref(Self.servicesChain), nodePortMatch + [.verdictMap(Family.nodePortKey, map: f.nodePorts)])
             )
+            // The node itself: masqueraded (its source address may not be routable from the endpoint) and sent to
+            // cluster endpoints, before the common dispatch.
+            rules.insert(
+                contentsOf: [
+                    Rule(
+                        chain: ref("nat-output"), [.lookup(f.frontend, set: f.internalBypass), .orMark(mark)],
+                        comment: "the node reaching a Local external frontend"),
+                    Rule(chain: ref("nat-output"), [.verdictMap(f.frontend, map: f.internalFrontends)]),
+                    Rule(
+                        chain: ref("nat-output"),
+                        nodePortMatch + [.lookup(Family.nodePortKey, set: f.internalBypassNodePorts), .orMark(mark)]),
+                    Rule(
+                        chain: ref("nat-output"),
+                        nodePortMatch + [.verdictMap(Family.nodePortKey, map: f.internalNodePorts)]),
+                ], at: 0)
         }
         return rules
+    }
+
+    private func hasClusterCIDRs(_ f: Family) -> Bool {
+        configuration.clusterCIDRs.contains(where: { $0.family == f.addressFamily })
     }
 
     /// NodePorts answer on local addresses except loopback (as kube-proxy's default).
@@ -300,15 +387,14 @@ public struct DatapathLayout: Sendable {
     public func dynamicChain(_ dynamic: DynamicChain) -> (Chain, [Rule]) {
         let chainRef = ref(dynamic.name)
         switch dynamic {
-        case .pick(let family, let kind, let n):
+        case .pick(let family, let kind, let n), .internalPick(let family, let kind, let n):
             let f = Family.of(family)
+            let offset: UInt32 = if case .internalPick = dynamic { Self.internalSlotOffset } else { 0 }
+            let slot = Expression.numgenRandom(modulus: UInt32(n), offset: offset)
             let key: Expression =
                 kind == .address
-                ? .concat([
-                    f.destination, .meta(.l4proto), .payload(.transportDestinationPort),
-                    .numgenRandom(modulus: UInt32(n)),
-                ])
-                : .concat([.meta(.l4proto), .payload(.transportDestinationPort), .numgenRandom(modulus: UInt32(n))])
+                ? .concat([f.destination, .meta(.l4proto), .payload(.transportDestinationPort), slot])
+                : .concat([.meta(.l4proto), .payload(.transportDestinationPort), slot])
             let map = kind == .address ? f.endpoints : f.nodePortEndpoints
             let target = Expression.mapLookup(key: key, map: map, resultType: TypeSpec([f.address, .inetService]))
             // NodePort connections are marked so postrouting tells them from a ClusterIP on the same port number.

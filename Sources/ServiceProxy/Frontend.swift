@@ -48,6 +48,10 @@ public struct Frontend: Sendable, Hashable {
     public var key: Key
     /// Selected endpoints in slot order; empty means the connection is refused or dropped.
     public var endpoints: [Target]
+    /// For an external frontend of a `Local` Service: the endpoints in-cluster clients (pods, the node) get
+    /// instead of this node's — the Service's cluster endpoints, as kube-proxy short-circuits them. `nil`
+    /// otherwise.
+    public var internalEndpoints: [Target]?
     /// Without endpoints: reject at once (no usable endpoint anywhere) rather than drop (none on this node).
     public var rejectsWithoutEndpoints: Bool
     /// ClientIP affinity timeout.
@@ -64,23 +68,30 @@ public struct Frontend: Sendable, Hashable {
 
     /// The pick chain its dispatch jumps to (and the remember chain that records affinity).
     var chains: [DatapathLayout.DynamicChain] {
-        guard !endpoints.isEmpty else { return [] }
-        var out = [DatapathLayout.DynamicChain.pick(key.family, key.kind, endpoints: endpoints.count)]
-        if let affinitySeconds { out.append(.remember(key.family, seconds: affinitySeconds)) }
+        var out: [DatapathLayout.DynamicChain] = []
+        if !endpoints.isEmpty { out.append(.pick(key.family, key.kind, endpoints: endpoints.count)) }
+        if let inCluster = internalEndpoints, !inCluster.isEmpty {
+            out.append(.internalPick(key.family, key.kind, endpoints: inCluster.count))
+        }
+        if let affinitySeconds, !out.isEmpty { out.append(.remember(key.family, seconds: affinitySeconds)) }
         return out
     }
 
+    /// Every endpoint it may DNAT to.
+    var allTargets: [Target] { endpoints + (internalEndpoints ?? []) }
+
     /// Endpoint addresses needing a hairpin entry (each once).
     var hairpinAddresses: [IPAddress] {
-        guard endpoints.contains(where: \.mayHairpin) else { return [] }
+        let targets = internalEndpoints == nil ? endpoints : allTargets
+        guard targets.contains(where: \.mayHairpin) else { return [] }
         var seen = Set<IPAddress>()
-        return endpoints.compactMap { $0.mayHairpin && seen.insert($0.address).inserted ? $0.address : nil }
+        return targets.compactMap { $0.mayHairpin && seen.insert($0.address).inserted ? $0.address : nil }
     }
 
     /// The frontend's UDP cleanup record (nil for other protocols).
     var udpFrontend: UDPFrontend? {
         guard key.proto == 17 else { return nil }
-        return UDPFrontend(address: key.address, port: key.port, endpoints: Set(endpoints.map(\.address)))
+        return UDPFrontend(address: key.address, port: key.port, endpoints: Set(allTargets.map(\.address)))
     }
 
     /// Calls `emit` with every map element of this frontend (hairpin entries are shared between frontends and
@@ -112,6 +123,23 @@ public struct Frontend: Sendable, Hashable {
                     .values(ElementList.Fields(value(endpoint.address), .port(endpoint.port))))
             }
             if let affinitySeconds {
+                let remember = DatapathLayout.DynamicChain.remember(key.family, seconds: affinitySeconds)
+                emit(
+                    isAddress ? f.affinityFrontends : f.affinityNodePorts, fields(), .verdict(.jump(remember.name)))
+            }
+        }
+        if let inCluster = internalEndpoints, !inCluster.isEmpty {
+            let pick = DatapathLayout.DynamicChain.internalPick(key.family, key.kind, endpoints: inCluster.count)
+            emit(isAddress ? f.internalFrontends : f.internalNodePorts, fields(), .verdict(.goto(pick.name)))
+            let map = isAddress ? f.endpoints : f.nodePortEndpoints
+            for (slot, endpoint) in inCluster.enumerated() {
+                emit(
+                    map, fields(.mark(DatapathLayout.internalSlotOffset + UInt32(slot))),
+                    .values(ElementList.Fields(value(endpoint.address), .port(endpoint.port))))
+            }
+            emit(isAddress ? f.internalBypass : f.internalBypassNodePorts, fields(), .none)
+            if endpoints.isEmpty, let affinitySeconds {
+                // Affinity is recorded for in-cluster clients too (the remember chain is per timeout).
                 let remember = DatapathLayout.DynamicChain.remember(key.family, seconds: affinitySeconds)
                 emit(
                     isAddress ? f.affinityFrontends : f.affinityNodePorts, fields(), .verdict(.jump(remember.name)))

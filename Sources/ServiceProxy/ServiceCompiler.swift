@@ -55,9 +55,13 @@ public struct ServiceCompiler: Sendable {
                     let key = Frontend.Key(family: family, kind: kind, address: address, proto: proto, port: number)
                     // The same IP listed twice (say as external IP and LoadBalancer IP) is one frontend.
                     guard seen.insert(key).inserted else { return }
+                    // External frontends of a `Local` Service: in-cluster clients get the cluster endpoints.
+                    let inCluster =
+                        kind == .address && label == "ClusterIP" ? nil : (service.externalLocal ? clusterTargets : nil)
                     out.frontends.append(
                         Frontend(
-                            key: key, endpoints: selected, rejectsWithoutEndpoints: !selection.hasUsableEndpoints,
+                            key: key, endpoints: selected, internalEndpoints: inCluster,
+                            rejectsWithoutEndpoints: !selection.hasUsableEndpoints,
                             affinitySeconds: affinity, masquerade: masquerade, isClusterIP: isClusterIP,
                             sourceRanges: sourceRanges, portName: port.name, label: label))
                 }

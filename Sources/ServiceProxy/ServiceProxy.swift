@@ -263,7 +263,7 @@ public struct ServiceProxy: Sendable {
         for (key, list) in claims where key.family == family {
             guard let frontend = list.first?.frontend else { continue }
             if key.kind == .address { frontends.insert(key) }
-            for target in frontend.endpoints {
+            for target in frontend.allTargets {
                 valid.insert(
                     Pair(
                         address: key.address, proto: key.proto, port: key.port, target: target.address,

@@ -97,6 +97,44 @@ struct ServiceTrafficTests {
         }
     }
 
+    @Test func inClusterClientsOfALocalServiceUseClusterEndpoints() async throws {
+        try await ServiceLab.run(pods: ["web-1", "client"]) { lab in
+            let external = try #require(lab.topology.external)
+            let service = ServiceLab.service(
+                "lb", type: .loadBalancer,
+                ports: [ServicePort(name: "http", port: 80, targetPort: .int(8080), nodePort: 30080)]
+            ) {
+                $0.spec.externalTrafficPolicy = .local
+                $0.status.loadBalancer.ingress = [LoadBalancerIngress(ip: "10.100.0.10")]
+            }
+            // The only endpoint runs on another node: nothing local for external clients.
+            let slices = [lab.slice("lb", ["web-1"], node: "node-b")]
+            try await lab.sync([service], slices)
+            let fromOutside = tcpRequest(
+                from: external.namespace, to: "10.100.0.10", port: 80, timeout: .milliseconds(700))
+            #expect(fromOutside == .timedOut, "no local endpoint for external traffic: \(fromOutside)")
+
+            // A pod reaches it anyway, through the cluster endpoints, with its own address.
+            let client = lab.pod("client").ipv4
+            let viaLB = tcpRequest(from: lab.client, to: "10.100.0.10", port: 80)
+            #expect(viaLB.serverName == "web-1", "\(viaLB)")
+            #expect(viaLB.peerAddress == client, "pods are not masqueraded: \(viaLB)")
+            let viaNodePort = tcpRequest(from: lab.client, to: lab.topology.gatewayIPv4, port: 30080)
+            #expect(viaNodePort.serverName == "web-1", "\(viaNodePort)")
+            let traced = lab.trace([service], slices, from: client, to: "10.100.0.10", port: 80)
+            #expect(lab.podNames(traced) == ["web-1"], "\(traced)")
+            #expect(traced.endpoints.map(\.masquerade) == [false])
+
+            // The node itself too (masqueraded). Like a real node, it needs a route towards the LoadBalancer IP
+            // (its default route): the output hook routes before NAT.
+            _ = try runProcess([
+                "ip", "-n", lab.topology.node.name, "route", "add", "10.100.0.0/24", "via", external.ipv4,
+            ])
+            let fromNode = tcpRequest(from: lab.topology.node, to: "10.100.0.10", port: 80)
+            #expect(fromNode.serverName == "web-1", "\(fromNode)")
+        }
+    }
+
     @Test func sessionAffinityKeepsAClientOnOneEndpointUntilTimeout() async throws {
         try await ServiceLab.run(pods: ["web-1", "web-2", "web-3", "client"]) { lab in
             let sticky = ServiceLab.service("sticky") {

@@ -143,7 +143,16 @@ struct ServiceCompilationTests {
         let tx = proxy.sync().transaction
         #expect(tx.added("service-ips4").contains("10.96.0.10 . tcp . 80 : goto pick4-2"))
         #expect(tx.added("service-ips4").contains("203.0.113.7 . tcp . 80 : goto pick4-1"))
-        #expect(tx.added("nodeport-endpoints4") == ["tcp . 30080 . 0x00000000 : 10.244.1.2 . 8080"])
+        // From outside: this node's endpoint only. In-cluster clients (pods, the node) get every endpoint, in
+        // slots from 0x01000000 of the same map, as kube-proxy short-circuits them.
+        #expect(
+            tx.added("nodeport-endpoints4") == [
+                "tcp . 30080 . 0x00000000 : 10.244.1.2 . 8080", "tcp . 30080 . 0x01000000 : 10.244.1.2 . 8080",
+                "tcp . 30080 . 0x01000001 : 10.244.2.2 . 8080",
+            ])
+        #expect(tx.added("internal-frontends4") == ["203.0.113.7 . tcp . 80 : goto pick4-2-internal"])
+        #expect(tx.added("internal-nodeports4") == ["tcp . 30080 : goto nodeport-pick4-2-internal"])
+        #expect(tx.added("internal-bypass4") == ["203.0.113.7 . tcp . 80"])
         #expect(tx.added("masq-frontends4").isEmpty)
         #expect(tx.added("masq-nodeports4").isEmpty)
         #expect(proxy.healthChecks.map(\.localEndpoints) == [1])
