@@ -95,7 +95,8 @@ let package = Package(
         .executableTarget(
             name: "sluiced",
             dependencies: [
-                "SluiceAgent", "KubeAPI", "ServiceProxy", "NFTablesNetlink", "ConntrackNetlink", "Overlay",
+                "SluiceAgent", "KubeAPI", "ServiceProxy", "NetworkPolicy", "NFTablesNetlink", "ConntrackNetlink",
+                "Overlay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -167,7 +168,10 @@ let package = Package(
         .testTarget(name: "CNIPluginTests", dependencies: ["CNIPlugin", "LinkNetlink"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CNIRuntimeTests",
-            dependencies: ["CNIPlugin", "LinkNetlink", "NetNamespace", "SluiceTestSupport"],
+            dependencies: [
+                "CNIPlugin", "LinkNetlink", "NetNamespace", "SluiceTestSupport", "SluiceAgent", "NetworkPolicy",
+                "KubeAPI",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

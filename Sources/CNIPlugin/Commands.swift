@@ -27,11 +27,20 @@ struct Commands {
         }
     }
 
+    /// `namespace/name` of the Kubernetes pod, when the runtime says (kubelet's runtimes pass `K8S_POD_*` in
+    /// `CNI_ARGS`): recorded next to its addresses so `sluiced` can enforce policy before the API reports them.
+    private var podName: String? {
+        guard let namespace = environment.arguments["K8S_POD_NAMESPACE"], !namespace.isEmpty,
+            let name = environment.arguments["K8S_POD_NAME"], !name.isEmpty
+        else { return nil }
+        return "\(namespace)/\(name)"
+    }
+
     private func attach(_ namespace: NetworkNamespace) throws(CNIError) -> CNIResult {
         var ips: [CNIResult.IPConfig] = []
         if let configuration = network.ipam {
             ips = try IPAM(configuration, network: network.name).allocate(
-                for: attachment, requested: network.requestedAddresses)
+                for: attachment, requested: network.requestedAddresses, pod: podName)
         } else if !network.requestedAddresses.isEmpty {
             throw CNIError(.invalidConfiguration, "IP addresses were requested but the network has no ipam section")
         }
@@ -185,6 +194,7 @@ struct Commands {
                     try store.release(reservation.address)
                 }
                 try store.removeTemporaryFiles()
+                try store.removeOrphanPodRecords()
             }
         }
         let host = try HostSide(network: network)

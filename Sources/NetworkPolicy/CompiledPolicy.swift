@@ -177,12 +177,17 @@ struct PolicyPod: Sendable, Hashable {
 
     /// `nil` for pods policy does not apply to: host-network pods (they are the node), finished pods (their
     /// addresses may already belong to someone else), and pods without an address yet.
-    init?(_ pod: Pod, nodeName: String?) {
+    ///
+    /// - Parameter allocated: what this node's CNI plugin recorded for the pod; used for a local pod whose
+    ///   status has no addresses yet (the API learns them only after the kubelet reports them).
+    init?(_ pod: Pod, nodeName: String?, allocated: [IPAddress] = []) {
         guard !pod.spec.hostNetwork, pod.status.phase != .succeeded, pod.status.phase != .failed else { return nil }
         var addresses: [IPAddress] = []
         for ip in pod.status.podIPs.compactMap({ IPAddress($0.ip) }) where !addresses.contains(ip) {
             addresses.append(ip)
         }
+        let local = nodeName == nil || pod.spec.nodeName == nodeName
+        if addresses.isEmpty && local { addresses = allocated }
         guard !addresses.isEmpty else { return nil }
         name = ObjectName(pod.metadata)
         labels = pod.metadata.labels
@@ -191,6 +196,6 @@ struct PolicyPod: Sendable, Hashable {
             guard let name = port.name, let number = UInt16(exactly: port.containerPort) else { return nil }
             return NamedPort(name: name, protocol: port.protocol, port: number)
         }
-        isLocal = nodeName == nil || pod.spec.nodeName == nodeName
+        isLocal = local
     }
 }

@@ -42,14 +42,20 @@ public struct PolicyEnforcer: Sendable {
     /// - Parameters:
     ///   - policies: validated here; an invalid one isolates the pods its selector still names and allows nothing.
     ///   - rejected: policies that exist but failed to load (see `RejectedPolicy.rejected(by:)`).
+    /// - Parameter allocations: addresses the node's CNI plugin recorded per pod (`CNIAllocations`): a local pod
+    ///   the API shows without addresses yet is enforced with these, from the moment it has a network.
     public mutating func replaceAll(
         namespaces: [Namespace], pods newPodObjects: [Pod], policies newPolicyObjects: [NetworkPolicy],
-        rejected: [RejectedPolicy] = []
+        rejected: [RejectedPolicy] = [], allocations: [ObjectName: [IPAddress]] = [:]
     ) {
         let newLabels = Dictionary(namespaces.map { ($0.metadata.name, $0.effectiveLabels) }) { first, _ in first }
         var newPods: [ObjectName: PolicyPod] = [:]
         for object in newPodObjects {
-            guard let pod = PolicyPod(object, nodeName: configuration.nodeName), newPods[pod.name] == nil else {
+            guard
+                let pod = PolicyPod(
+                    object, nodeName: configuration.nodeName, allocated: allocations[ObjectName(object.metadata)] ?? []),
+                newPods[pod.name] == nil
+            else {
                 continue
             }
             newPods[pod.name] = pod

@@ -7,10 +7,13 @@ import KubeAPI
 /// replace files atomically, and bind-mounted ConfigMaps that swap symlinks, are seen alike.
 public struct ManifestDirectorySource: Sendable {
     public let paths: [String]
+    /// Also watched (a change yields a new snapshot) but not loaded: e.g. the CNI plugin's IPAM store.
+    public let alsoWatch: [String]
     public let interval: Duration
 
-    public init(paths: [String], interval: Duration = .milliseconds(500)) {
+    public init(paths: [String], alsoWatch: [String] = [], interval: Duration = .milliseconds(500)) {
         self.paths = paths
+        self.alsoWatch = alsoWatch
         self.interval = interval
     }
 
@@ -40,7 +43,7 @@ public struct ManifestDirectorySource: Sendable {
     func fingerprint() -> [String] {
         let fm = FileManager.default
         var entries: [String] = []
-        for path in paths {
+        for path in paths + alsoWatch {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 entries.append("missing \(path)")

@@ -42,13 +42,16 @@ public actor PolicySyncer {
     ///
     /// A kernel rejection leaves both the kernel and this syncer's state as before the call (the changes stay
     /// pending and are retried with the next snapshot); the error names the object the kernel refused.
+    ///
+    /// - Parameter allocations: local pods' addresses from the CNI plugin's store (`CNIAllocations`), for pods
+    ///   whose status has none yet.
     @discardableResult
-    public func sync(_ snapshot: ManifestSet) throws -> Report {
+    public func sync(_ snapshot: ManifestSet, allocations: [ObjectName: [IPAddress]] = [:]) throws -> Report {
         let before = enforcer
         enforcer.replaceAll(
             namespaces: snapshot.namespaces, pods: snapshot.pods,
             policies: snapshot.networkPolicies + snapshot.invalidNetworkPolicies,
-            rejected: RejectedPolicy.rejected(by: snapshot))
+            rejected: RejectedPolicy.rejected(by: snapshot), allocations: allocations)
         let sync = enforcer.sync()
         do {
             let enforcer = self.enforcer

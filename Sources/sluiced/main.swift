@@ -4,6 +4,7 @@ import Foundation
 import KubeAPI
 import Logging
 import NFTablesNetlink
+import NetworkPolicy
 import Overlay
 import ServiceProxy
 import SluiceAgent
@@ -39,6 +40,14 @@ struct Sluiced: AsyncParsableCommand {
     @Option(help: "Pod network between nodes from their Node objects: none, vxlan or host-gw.")
     var overlay = "none"
 
+    @Option(
+        name: .customLong("cni-data-dir"),
+        help: """
+            The CNI IPAM stores (one directory per network): local pods' addresses recorded by sluice-cni are \
+            enforced before the API reports them. Empty to ignore.
+            """)
+    var cniDataDirectory = CNIAllocations.defaultDataDirectory
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
@@ -58,7 +67,12 @@ struct Sluiced: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "sluiced")
-        let source = ManifestDirectorySource(paths: [manifests])
+        let source = ManifestDirectorySource(
+            paths: [manifests], alsoWatch: cniDataDirectory.isEmpty ? [] : [cniDataDirectory])
+        let cniDirectory = cniDataDirectory
+        func allocations() -> [ObjectName: [IPAddress]] {
+            cniDirectory.isEmpty ? [:] : CNIAllocations.read(dataDirectory: cniDirectory)
+        }
         let first = source.load()
         for diagnostic in first.diagnostics { logger.error("\(diagnostic)") }
 
@@ -93,7 +107,7 @@ struct Sluiced: AsyncParsableCommand {
         }
         if once {
             try await syncer.sync(first)
-            try await policies.sync(first)
+            try await policies.sync(first, allocations: allocations())
             syncOverlay(first)
             return
         }
@@ -118,7 +132,9 @@ struct Sluiced: AsyncParsableCommand {
             } catch {
                 logger.error("sync failed: \(error)")
             }
-            do { try await policies.sync(snapshot) } catch { logger.error("policy sync failed: \(error)") }
+            do { try await policies.sync(snapshot, allocations: allocations()) } catch {
+                logger.error("policy sync failed: \(error)")
+            }
             syncOverlay(snapshot)
         }
     }

@@ -1,5 +1,8 @@
 import CNIPlugin
 import Foundation
+import KubeAPI
+import NetworkPolicy
+import SluiceAgent
 import SluiceTestSupport
 import Synchronization
 import Testing
@@ -7,6 +10,37 @@ import Testing
 /// `sluice-cni` invoked as a runtime invokes it, against real namespaces: a test "node" namespace holds the
 /// bridge, host veths and nftables table; pod namespaces get the pod ends.
 @Suite(.requiresRoot) struct PluginKernelTests {
+    /// With the pod's identity in `CNI_ARGS` (as kubelet's runtimes pass it), ADD records it beside each address
+    /// in host-local's store layout, `sluiced` reads it back, and DEL removes it with the address.
+    @Test func addRecordsThePodBesideItsAddressesForSluiced() throws {
+        try withTestNamespaces("cni-node", "cni-pod") { namespaces in
+            let harness = try PluginHarness(node: namespaces[0])
+            defer { harness.removeDataDirectory() }
+            let configuration = harness.configuration(subnets: ["10.244.63.0/24", "fd00:10:244:63::/64"])
+            let arguments = "IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-7d4;K8S_POD_UID=u1"
+            _ = try harness.add(
+                containerID: "c-cart", pod: namespaces[1], configuration: configuration, arguments: arguments)
+            let store = harness.dataDirectory + "/sluice-test"
+            #expect(try String(contentsOfFile: store + "/10.244.63.2", encoding: .utf8) == "c-cart\r\neth0")
+            #expect(
+                try String(contentsOfFile: store + "/10.244.63.2.pod", encoding: .utf8) == "shop/cart-7d4\r\nc-cart")
+            #expect(
+                CNIAllocations.read(dataDirectory: harness.dataDirectory) == [
+                    ObjectName(namespace: "shop", name: "cart-7d4"): [
+                        IPAddress("10.244.63.2")!, IPAddress("fd00:10:244:63::2")!,
+                    ]
+                ])
+            #expect(harness.storedAddresses() == ["10.244.63.2", "fd00:10:244:63::2"])
+
+            let deleted = try harness.invoke(
+                "DEL", containerID: "c-cart", netns: namespaces[1].namespace.path, configuration: configuration,
+                arguments: arguments)
+            #expect(deleted.succeeded, "\(deleted)")
+            #expect(harness.storeFiles().filter { $0.hasSuffix(".pod") }.isEmpty, "\(harness.storeFiles())")
+            #expect(CNIAllocations.read(dataDirectory: harness.dataDirectory).isEmpty)
+        }
+    }
+
     @Test(arguments: ["0.3.1", "0.4.0", "1.0.0", "1.1.0"])
     func addCheckDeleteInEveryVersion(version: String) throws {
         try withTestNamespaces("cni-node", "cni-pod") { namespaces in

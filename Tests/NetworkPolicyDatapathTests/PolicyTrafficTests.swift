@@ -1,3 +1,4 @@
+import Foundation
 import KubeAPI
 import Logging
 import NFTables
@@ -253,6 +254,47 @@ struct PolicyKernelStateTests {
             try await lab.syncer.sync(lab.manifests(y))
             #expect(tcpRequest(from: yb.namespace, to: xa.ipv4, port: 81).serverName == xa.name)
             #expect(try Self.elements(of: yPods, in: lab) == before)
+        }
+    }
+
+    /// A pod the API shows without addresses yet (the kubelet has not reported them) is enforced from the
+    /// addresses the CNI plugin recorded for it in its IPAM store.
+    @Test func aPodIsEnforcedFromItsCNIAllocationBeforeTheAPIReportsItsAddresses() async throws {
+        try await PolicyLab.run { lab in
+            let xa = lab.pod(ObjectName(namespace: "x", name: "a"))
+            let yb = lab.pod(ObjectName(namespace: "y", name: "b"))
+            var manifests = lab.manifests([PolicyTrafficTests.policy("deny", in: "x", types: [.ingress])])
+            let index = try #require(
+                manifests.pods.firstIndex { $0.metadata.namespace == "x" && $0.metadata.name == "a" })
+            manifests.pods[index].status = PodStatus(phase: .pending)
+
+            // Without the store, x/a has no known address: nothing isolates it.
+            try await lab.syncer.sync(manifests)
+            #expect(tcpRequest(from: yb.namespace, to: xa.ipv4, port: 80).serverName == xa.name)
+
+            // The store as sluice-cni writes it: host-local's address record plus the pod record beside it.
+            let store = NSTemporaryDirectory() + "sluice-cni-allocations-\(getpid())"
+            defer { try? FileManager.default.removeItem(atPath: store) }
+            let network = store + "/sluice"
+            try FileManager.default.createDirectory(atPath: network, withIntermediateDirectories: true)
+            for address in [xa.ipv4, xa.ipv6] {
+                try "c-xa\r\neth0".write(toFile: network + "/" + address, atomically: true, encoding: .utf8)
+                try "x/a\r\nc-xa".write(toFile: network + "/" + address + ".pod", atomically: true, encoding: .utf8)
+            }
+            // A stale pod record (its address now held by another container) is ignored.
+            try "c-other\r\neth0".write(toFile: network + "/10.244.99.9", atomically: true, encoding: .utf8)
+            try "x/a\r\nc-xa".write(toFile: network + "/10.244.99.9.pod", atomically: true, encoding: .utf8)
+            let allocations = CNIAllocations.read(dataDirectory: store)
+            #expect(
+                allocations == [ObjectName(namespace: "x", name: "a"): [IPAddress(xa.ipv4)!, IPAddress(xa.ipv6)!]],
+                "\(allocations)")
+
+            let report = try await lab.syncer.sync(manifests, allocations: allocations)
+            #expect(report.changedPods == 1)
+            let denied = tcpRequest(from: yb.namespace, to: xa.ipv4, port: 80, timeout: .milliseconds(500))
+            #expect(denied == .timedOut, "\(denied)")
+            let deniedV6 = tcpRequest(from: yb.namespace, to: xa.ipv6, port: 80, timeout: .milliseconds(500))
+            #expect(deniedV6 == .timedOut, "\(deniedV6)")
         }
     }
 }

@@ -84,11 +84,42 @@ public final class AllocationStore {
         return true
     }
 
-    /// Deletes the record of `address`; a missing record is not an error.
+    /// Deletes the record of `address` (and its pod record); a missing record is not an error.
     public func release(_ address: InetAddress) throws(CNIError) {
         let path = "\(directory)/\(address)"
         if unlink(path) != 0 && errno != ENOENT {
             throw Self.ioError("unlink", path)
+        }
+        unlink(path + Self.podSuffix)
+    }
+
+    /// Pod records are named `<address>.pod`: not an address, so host-local and this store's readers skip them
+    /// (host-local compares whole file contents when releasing, so the address record itself must stay exactly
+    /// `containerID\r\nifname`).
+    public static let podSuffix = ".pod"
+
+    /// Records which Kubernetes pod (`namespace/name`) holds `address`, as `namespace/name\r\ncontainerID`:
+    /// `sluiced` reads these to know a local pod's addresses before the API server reports them, and trusts one
+    /// only while the address record names the same container. Written whole (temporary file, then rename).
+    public func recordPod(_ pod: String, holding address: InetAddress, for attachment: AttachmentID) throws(CNIError) {
+        let path = "\(directory)/\(address)\(Self.podSuffix)"
+        let temporary = "\(directory)/\(Self.temporaryPrefix)\(getpid())-\(address).pod"
+        try writeFile(temporary, "\(pod)\r\n\(attachment.containerID)")
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw Self.ioError("rename", path)
+        }
+    }
+
+    /// Removes pod records whose address is no longer recorded (a plugin killed between the two unlinks of a
+    /// release). Under the lock, like every writer.
+    public func removeOrphanPodRecords() throws(CNIError) {
+        let names = try entries()
+        let addresses = Set(names)
+        for name in names where name.hasSuffix(Self.podSuffix) && !name.hasPrefix(Self.temporaryPrefix) {
+            if !addresses.contains(String(name.dropLast(Self.podSuffix.count))) {
+                unlink("\(directory)/\(name)")
+            }
         }
     }
 

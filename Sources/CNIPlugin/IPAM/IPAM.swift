@@ -18,7 +18,10 @@ struct IPAM {
     ///
     /// An attachment that already holds addresses (a runtime retrying ADD) gets them again rather than new ones.
     /// All or nothing: when a later range set fails, the records made for earlier ones are removed.
-    func allocate(for attachment: AttachmentID, requested: [InetAddress]) throws(CNIError) -> [CNIResult.IPConfig] {
+    /// `pod` (`namespace/name`), when known, is recorded next to each address (see `AllocationStore.recordPod`).
+    func allocate(
+        for attachment: AttachmentID, requested: [InetAddress], pod: String? = nil
+    ) throws(CNIError) -> [CNIResult.IPConfig] {
         try store.withLock { () throws(CNIError) -> [CNIResult.IPConfig] in
             let reservations = try store.reservations()
             let taken = Set(reservations.map(\.address))
@@ -44,6 +47,7 @@ struct IPAM {
                         throw CNIError(.addressUnavailable, "IP \(address) was recorded by another writer meanwhile")
                     }
                     recorded.append(address)
+                    if let pod { try store.recordPod(pod, holding: address, for: attachment) }
                     try store.recordLastReserved(address, setIndex: allocator.setIndex)
                     allocated.append(ipConfig(address, range))
                 }
