@@ -23,12 +23,25 @@ struct PolicyBenchmark: ParsableCommand {
             quick
             ? PolicyWorkload(namespaces: 10, podsPerNamespace: 100, policiesPerNamespace: 20, localPerNamespace: 2)
             : PolicyWorkload(namespaces: 50, podsPerNamespace: 100, policiesPerNamespace: 20, localPerNamespace: 2)
-        let result = try shape.measure()
+        let result = try shape.measure(connects: quick ? 200 : 2000)
+        let baseline = try PolicyWorkload.baselineLatency(connects: quick ? 200 : 2000)
+        let latency = result.latency
+        let growth = latency.p50 / baseline.p50 - 1
         let table = """
             | pods (local) | policies | elements | compile | encode + apply | one policy change (compile + apply) | change batch |
             |---:|---:|---:|---:|---:|---:|---:|
             | \(shape.pods) (\(shape.localPods)) | \(shape.policies) | \(result.elements) | \(ms(result.compile)) \
             | \(ms(result.apply)) | \(ms(result.changeCompile)) + \(ms(result.changeApply)) | \(result.changeBytes) B |
+
+            Per-packet cost: new TCP connections between two local pods, the server isolated by a policy that
+            allows the client (p50 / p99 over \(latency.connects) connects):
+
+            | rules on the node | connect p50 / p99 |
+            |---|---:|
+            | no NetworkPolicy table | \(Self.micro(baseline)) |
+            | \(shape.policies + 1) policies, \(result.elements) elements | \(Self.micro(latency)) |
+
+            p50 growth with the policies: \(String(format: "%+.0f%%", growth * 100))
             """
         print(table)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
@@ -40,6 +53,8 @@ struct PolicyBenchmark: ParsableCommand {
     }
 
     private func ms(_ d: Duration) -> String { String(format: "%.1f ms", d.seconds * 1000) }
+
+    private static func micro(_ f: LatencyFigures) -> String { String(format: "%.0f / %.0f µs", f.p50, f.p99) }
 }
 
 /// A synthetic cluster: every namespace has the same pods and policies (selectors, named ports, ipBlocks).
@@ -60,6 +75,48 @@ struct PolicyWorkload {
         var changeCompile: Duration
         var changeApply: Duration
         var changeBytes: Int
+        /// Connect latency between the probe pods with the whole policy set programmed.
+        var latency: LatencyFigures
+    }
+
+    /// The datapath probe's two pods (``DatapathTopology``: client 10.244.2.2, server 10.244.1.2) as local pods,
+    /// the server isolated by a policy that lets the client in on its port: every probe connection walks the
+    /// policy table's lookups next to the workload's elements.
+    static let probeManifests = """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: probe, labels: {team: probe}}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: probe, labels: {app: client}}
+        spec: {nodeName: node-a, containers: [{name: c}]}
+        status: {podIP: \(DatapathTopology.clientAddress), podIPs: [{ip: \(DatapathTopology.clientAddress)}]}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: server, namespace: probe, labels: {app: server}}
+        spec: {nodeName: node-a, containers: [{name: s, ports: [{name: http, containerPort: \(ServiceSet.targetPort)}]}]}
+        status: {podIP: 10.244.1.2, podIPs: [{ip: 10.244.1.2}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: server, namespace: probe}
+        spec:
+          podSelector: {matchLabels: {app: server}}
+          ingress:
+          - from: [{podSelector: {matchLabels: {app: client}}}]
+            ports: [{port: http}]
+
+        """
+
+    /// Connect latency between the probe pods with no policy table at all: the reference for flatness.
+    static func baselineLatency(connects: Int) throws -> LatencyFigures {
+        try withNamespace("policy-base") { namespace in
+            let topology = try DatapathTopology.build(node: namespace, endpoints: 1)
+            defer { topology.remove() }
+            return LatencyFigures(try topology.connectLatencies(to: "10.244.1.2", port: 8080, count: connects))
+        }
     }
 
     /// The manifests as YAML, loaded through the same loader the daemon uses; `variant` changes one policy.
@@ -108,10 +165,10 @@ struct PolicyWorkload {
                     """
             }
         }
-        return ManifestLoader().load(text: yaml, source: "policies.yaml")
+        return ManifestLoader().load(text: yaml + Self.probeManifests, source: "policies.yaml")
     }
 
-    func measure() throws -> Result {
+    func measure(connects: Int) throws -> Result {
         let clock = ContinuousClock()
         let base = manifests(variant: 0)
         let changed = manifests(variant: 1)
@@ -131,19 +188,31 @@ struct PolicyWorkload {
         let sets = enforcer.layout.sets()
         let table = enforcer.layout.table
         let change = second
-        let (apply, changeApply, changeBytes, readBack) = try withNamespace("policy") { namespace in
-            try namespace.run { () throws -> (Duration, Duration, Int, Int) in
+        let (apply, changeApply, changeBytes, readBack, latency) = try withNamespace("policy") { namespace in
+            let (apply, changeApply, bytes, elements) = try namespace.run {
+                () throws -> (Duration, Duration, Int, Int) in
                 let connection = try NFTablesConnection()
                 let apply = try clock.measure { try connection.apply(first, existingSets: sets) }
                 var bytes = 0
                 let changeApply = try clock.measure { bytes = try connection.apply(change, existingSets: sets).bytes }
-                let elements = try connection.listTable(table)?.sets.reduce(0) { $0 + $1.elements.count } ?? 0
+                let kernel = try connection.listTable(table)
+                let elements = kernel?.sets.reduce(0) { $0 + $1.elements.count } ?? 0
+                // The probe server must be isolated (its address dispatched to a policy chain), or the latency
+                // below would measure an unfiltered path.
+                let isolated = kernel?.set(named: "ingress-pods4")?.elements.contains {
+                    $0.key.firsts.first == Value.ipv4(10, 244, 1, 2)
+                }
+                guard isolated == true else { throw ValidationError("probe server not isolated by the policy table") }
                 return (apply, changeApply, bytes, elements)
             }
+            let topology = try DatapathTopology.build(node: namespace, endpoints: 1)
+            defer { topology.remove() }
+            let latency = LatencyFigures(try topology.connectLatencies(to: "10.244.1.2", port: 8080, count: connects))
+            return (apply, changeApply, bytes, elements, latency)
         }
         guard readBack > 0 else { throw ValidationError("policy table read back empty") }
         return Result(
             elements: first.elementCount, compile: compile, apply: apply, changeCompile: changeCompile,
-            changeApply: changeApply, changeBytes: changeBytes)
+            changeApply: changeApply, changeBytes: changeBytes, latency: latency)
     }
 }
