@@ -83,11 +83,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The virtual multi-node cluster of `sluice demo` and the multi-node tests.
+        .target(
+            name: "VirtualCluster", dependencies: ["KubeAPI", "NetworkPolicy", "NetNamespace"],
+            swiftSettings: swiftSettings),
+
         // Executables (thin).
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting",
+                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting", "VirtualCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
