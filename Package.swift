@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting",
+                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting", "RoutingWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -111,6 +111,14 @@ let package = Package(
         ),
 
         // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).
+        // The synthetic route workload of the hidden `sluice route benchmark`, in a target of its own so the
+        // harness can measure the same table.
+        .target(
+            name: "RoutingWorkload",
+            dependencies: ["GatewayRouting", "KubeAPI"],
+            path: "Benchmarks/Sources/RoutingWorkload",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
