@@ -111,8 +111,8 @@ let package = Package(
         ),
 
         // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).
-        // The synthetic route workload of the hidden `sluice route benchmark`, in a target of its own so the
-        // harness can measure the same table.
+        // The synthetic route workload is shared by `sluice-bench routing` and the hidden `sluice route benchmark`,
+        // so both measure the same table.
         .target(
             name: "RoutingWorkload",
             dependencies: ["GatewayRouting", "KubeAPI"],
@@ -123,7 +123,7 @@ let package = Package(
             name: "sluice-bench",
             dependencies: [
                 "NFTables", "NFTablesNetlink", "NetNamespace", "ServiceProxy", "SluiceAgent", "KubeAPI",
-                "NetworkPolicy",
+                "NetworkPolicy", "GatewayRouting", "RoutingWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -24,21 +24,13 @@ struct Report: Codable {
         var loadAverage: String
 
         static func current(iptablesRestore: String) -> Machine {
-            func firstLine(_ text: String?) -> String {
-                text?.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "?"
-            }
-            let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-            let model = cpuinfo?.split(separator: "\n").first { $0.hasPrefix("model name") }
-                .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) }
+            let host = HostDescription.current()
             return Machine(
-                cores: ProcessInfo.processInfo.activeProcessorCount, cpu: model ?? "?",
-                kernel: firstLine(try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)),
+                cores: host.cores, cpu: host.cpu, kernel: host.kernel,
                 nft: firstLine(try? runTool(["nft", "--version"])),
                 iptables: firstLine(
                     try? runTool([iptablesRestore.replacingOccurrences(of: "-restore", with: ""), "--version"])),
-                loadAverage: String(
-                    firstLine(try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).split(separator: " ")
-                        .prefix(3).joined(separator: " ")))
+                loadAverage: host.loadAverage)
         }
     }
 

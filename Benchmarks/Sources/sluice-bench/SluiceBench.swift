@@ -6,8 +6,9 @@ import Foundation
 struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
-        abstract: "Measures Sluice's Service programming and datapath against kube-proxy's layouts (needs root).",
-        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self],
+        abstract:
+            "Measures Sluice's Service programming and datapath against kube-proxy's layouts, NetworkPolicy, and Gateway routing (root for all but routing).",
+        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, RoutingBenchmark.self],
         defaultSubcommand: RunBenchmarks.self)
 }
 
