@@ -230,6 +230,14 @@ func humanSpread(_ samples: Samples) -> String {
     return "\(human(samples.median)) (\(human(samples.min))–\(human(samples.max)))"
 }
 
+/// Microseconds (connect latencies) as the median with the range of repeated probes, e.g. `31 (29–34)`; the
+/// value alone for one probe.
+func microsecondsSpread(_ samples: Samples) -> String {
+    guard !samples.isEmpty else { return "–" }
+    let median = String(format: "%.0f", samples.median)
+    return samples.values.count > 1 ? median + String(format: " (%.0f–%.0f)", samples.min, samples.max) : median
+}
+
 func ratio(_ a: Double, _ b: Double) -> String {
     guard a.isFinite, b.isFinite, b > 0 else { return "–" }
     return a / b >= 10 ? String(format: "%.0f×", a / b) : String(format: "%.2f×", a / b)
