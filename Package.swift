@@ -92,7 +92,8 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting", "VirtualCluster",
+                "KubeAPI", "NFTables", "ServiceProxy", "NetworkPolicy", "GatewayRouting", "RoutingWorkload",
+                "VirtualCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -117,11 +118,19 @@ let package = Package(
         ),
 
         // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).
+        // The synthetic route workload is shared by `sluice-bench routing` and the hidden `sluice route benchmark`,
+        // so both measure the same table.
+        .target(
+            name: "RoutingWorkload",
+            dependencies: ["GatewayRouting", "KubeAPI"],
+            path: "Benchmarks/Sources/RoutingWorkload",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
                 "NFTables", "NFTablesNetlink", "NetNamespace", "ServiceProxy", "SluiceAgent", "KubeAPI",
-                "NetworkPolicy",
+                "NetworkPolicy", "GatewayRouting", "RoutingWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

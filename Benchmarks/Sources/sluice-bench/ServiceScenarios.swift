@@ -64,7 +64,25 @@ struct ServiceScenarioResult: Codable, Sendable {
 struct LatencyResult: Codable, Sendable {
     var services: Int
     var implementation: Implementation
+    /// The median over ``runs`` of each figure; in files from before repeated probes, the one probe's figures.
     var figures: LatencyFigures
+    /// Every probe's figures, in the order they ran on the same rules; absent in files from before repeated
+    /// probes (``Replot`` still reads those).
+    var runs: [LatencyFigures]?
+
+    init(services: Int, implementation: Implementation, runs: [LatencyFigures]) {
+        self.services = services
+        self.implementation = implementation
+        self.figures = LatencyFigures(medianOf: runs)
+        self.runs = runs
+    }
+
+    /// The p50 of every probe (one value in older files): the median is the reported figure, the range its spread.
+    var p50s: Samples { Samples(values: (runs ?? [figures]).map(\.p50)) }
+    /// The p99 of every probe, likewise.
+    var p99s: Samples { Samples(values: (runs ?? [figures]).map(\.p99)) }
+    /// How many probes the figures summarize.
+    var probes: Int { runs?.count ?? 1 }
 }
 
 /// Runs the Service scenarios: for every size, Sluice (a child process per repetition), the kernel's own cost,
@@ -78,6 +96,9 @@ struct ServiceBenchmark {
     /// Peers are skipped above this many endpoints: per-Service-chain layouts take minutes there.
     var peerMaxEndpoints: Int
     var connects: Int
+    /// Probes of `connects` connections each per size and implementation, on the same rules one after another;
+    /// the report gives the median of their p50s and p99s.
+    var latencyRepetitions: Int
     /// `iptables-nft-restore` or `iptables-legacy-restore`.
     var iptablesRestore: String
 
@@ -96,7 +117,7 @@ struct ServiceBenchmark {
                 let (result, latency) = try sluiceTrial(set, probe: probe && rep == 0, verifyEndpoints: rep == 0)
                 row.sluice.append(result)
                 if let latency {
-                    latencies.append(LatencyResult(services: set.count, implementation: .sluice, figures: latency))
+                    latencies.append(LatencyResult(services: set.count, implementation: .sluice, runs: latency))
                 }
                 row.daemon.append(try sluiceTrial(set, daemon: true, verifyEndpoints: rep == 0))
                 row.streamed?.append(try sluiceTrial(set, probe: false, daemon: true, stream: true).0)
@@ -134,7 +155,7 @@ struct ServiceBenchmark {
                         }
                         if let latency {
                             latencies.append(
-                                LatencyResult(services: set.count, implementation: implementation, figures: latency))
+                                LatencyResult(services: set.count, implementation: implementation, runs: latency))
                         }
                         progress("\(set.label) \(implementation.rawValue) rep \(rep + 1): \(human(trial.load))")
                     }
@@ -150,7 +171,7 @@ struct ServiceBenchmark {
         for count in datapathSizes where !sizes.contains(where: { $0.services == count && $0.endpoints == 10 }) {
             let set = ServiceSet(count: count, endpointsPerService: 10)
             if let latency = try sluiceTrial(set, probe: true).1 {
-                latencies.append(LatencyResult(services: count, implementation: .sluice, figures: latency))
+                latencies.append(LatencyResult(services: count, implementation: .sluice, runs: latency))
             }
             guard set.endpointCount <= peerMaxEndpoints else { continue }
             for implementation in [Implementation.kubeProxyNFTables, .kubeProxyIPTables] {
@@ -162,7 +183,7 @@ struct ServiceBenchmark {
                 try text.write(to: file, atomically: false, encoding: .utf8)
                 defer { try? FileManager.default.removeItem(at: file) }
                 if let latency = try peerTrial(implementation, set, file: file.path, probe: true).1 {
-                    latencies.append(LatencyResult(services: count, implementation: implementation, figures: latency))
+                    latencies.append(LatencyResult(services: count, implementation: implementation, runs: latency))
                 }
             }
             progress("\(set.label) connect latency measured")
@@ -178,7 +199,7 @@ struct ServiceBenchmark {
         _ set: ServiceSet, probe: Bool = false, daemon: Bool = false, stream: Bool = false,
         verifyEndpoints: Bool = true
     ) throws
-        -> (SluiceTrialResult, LatencyFigures?)
+        -> (SluiceTrialResult, [LatencyFigures]?)
     {
         try withNamespace("node") { node in
             try withNamespace("kernel") { kernel in
@@ -210,7 +231,7 @@ struct ServiceBenchmark {
     private func peerTrial(
         _ implementation: Implementation, _ set: ServiceSet, file: String, probe: Bool
     ) throws
-        -> (PeerTrial, LatencyFigures?)
+        -> (PeerTrial, [LatencyFigures]?)
     {
         try withNamespace("node") { node in
             let topology = probe ? try DatapathTopology.build(node: node, endpoints: set.endpointsPerService) : nil
@@ -255,10 +276,14 @@ struct ServiceBenchmark {
         }
     }
 
-    private func probeLatency(_ topology: DatapathTopology, _ set: ServiceSet) throws -> LatencyFigures {
-        LatencyFigures(
-            try topology.connectLatencies(
-                to: set.clusterIP(set.probeIndex), port: UInt16(ServiceSet.servicePort), count: connects))
+    /// ``latencyRepetitions`` probes of ``connects`` connections to the probe Service, one after another on the
+    /// same rules, each with its own warm-up.
+    private func probeLatency(_ topology: DatapathTopology, _ set: ServiceSet) throws -> [LatencyFigures] {
+        try (0..<latencyRepetitions).map { _ in
+            LatencyFigures(
+                try topology.connectLatencies(
+                    to: set.clusterIP(set.probeIndex), port: UInt16(ServiceSet.servicePort), count: connects))
+        }
     }
 
     /// This executable, to start `sluice-trial` children.

@@ -6,8 +6,9 @@ import Foundation
 struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
-        abstract: "Measures Sluice's Service programming and datapath against kube-proxy's layouts (needs root).",
-        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self],
+        abstract:
+            "Measures Sluice's Service programming and datapath against kube-proxy's layouts, NetworkPolicy, and Gateway routing (root for all but routing).",
+        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, RoutingBenchmark.self],
         defaultSubcommand: RunBenchmarks.self)
 }
 
@@ -32,6 +33,12 @@ struct RunBenchmarks: ParsableCommand {
     @Option(help: "Timed connections per latency measurement.")
     var connects = 2000
 
+    @Option(
+        help:
+            "Latency probes (of --connects each) per size and implementation; the medians of their p50s and p99s are reported (default 3; 1 with --quick)."
+    )
+    var latencyRepetitions: Int?
+
     @Option(help: "Which iptables-restore loads the iptables layout: iptables-nft-restore or iptables-legacy-restore.")
     var iptablesRestore = "iptables-legacy-restore"
 
@@ -55,6 +62,8 @@ struct RunBenchmarks: ParsableCommand {
         BenchNamespaces.installSignalCleanup()
         let reps = quick ? 1 : repetitions
         let peerReps = quick ? 1 : peerRepetitions
+        let probes = latencyRepetitions ?? (quick ? 1 : 3)
+        guard probes > 0 else { throw ValidationError("--latency-repetitions must be positive") }
         let machine = Report.Machine.current(iptablesRestore: iptablesRestore)
         say("machine: \(machine.cores) cores, \(machine.cpu), Linux \(machine.kernel), load \(machine.loadAverage)")
 
@@ -70,14 +79,14 @@ struct RunBenchmarks: ParsableCommand {
         let benchmark = ServiceBenchmark(
             sizes: try parsedSizes(), datapathSizes: try parsedDatapathSizes(), repetitions: reps,
             peerRepetitions: peerReps, peerMaxEndpoints: peerMaxEndpoints, connects: quick ? 300 : connects,
-            iptablesRestore: iptablesRestore)
+            latencyRepetitions: probes, iptablesRestore: iptablesRestore)
         let (rows, latencies) = try benchmark.run(progress: say)
 
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let report = Report(
             mode: quick ? "quick" : "full", stamp: stamp, machine: machine, repetitions: reps,
             peerRepetitions: peerReps, iptablesRestore: iptablesRestore, mapLoad: mapLoad, services: rows,
-            latencies: latencies)
+            latencies: latencies, latencyRepetitions: probes)
         say("\n" + report.servicesMarkdown())
         try report.write(to: output)
     }

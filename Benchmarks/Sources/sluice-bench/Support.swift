@@ -157,6 +157,39 @@ func withNamespace<T>(_ role: String, _ body: (NetworkNamespace) throws -> T) th
     return try body(namespace)
 }
 
+// MARK: the machine
+
+/// The parts of the machine every figure depends on: CPU, kernel, and how busy it was. Scenarios that program no
+/// kernel rules (routing) record only these; the Service report adds the nft and iptables versions.
+struct HostDescription: Codable {
+    var cores: Int
+    var cpu: String
+    var kernel: String
+    /// 1-, 5- and 15-minute load averages when taken: other work on the machine shows up in every figure.
+    var loadAverage: String
+
+    static func current() -> HostDescription {
+        let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let model = cpuinfo?.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) }
+        return HostDescription(
+            cores: ProcessInfo.processInfo.activeProcessorCount, cpu: model ?? "?",
+            kernel: firstLine(try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)),
+            loadAverage: currentLoadAverage())
+    }
+
+    /// `/proc/loadavg`'s three load averages, e.g. `1.17 2.33 3.25`.
+    static func currentLoadAverage() -> String {
+        firstLine(try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).split(separator: " ").prefix(3)
+            .joined(separator: " ")
+    }
+}
+
+/// The first line of a tool's output or a /proc file, trimmed; `?` when there is none.
+func firstLine(_ text: String?) -> String {
+    text?.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "?"
+}
+
 // MARK: statistics and formatting
 
 extension Duration {
@@ -195,6 +228,14 @@ func humanSpread(_ samples: Samples) -> String {
     guard !samples.isEmpty else { return "–" }
     if samples.values.count == 1 { return human(samples.median) }
     return "\(human(samples.median)) (\(human(samples.min))–\(human(samples.max)))"
+}
+
+/// Microseconds (connect latencies) as the median with the range of repeated probes, e.g. `31 (29–34)`; the
+/// value alone for one probe.
+func microsecondsSpread(_ samples: Samples) -> String {
+    guard !samples.isEmpty else { return "–" }
+    let median = String(format: "%.0f", samples.median)
+    return samples.values.count > 1 ? median + String(format: " (%.0f–%.0f)", samples.min, samples.max) : median
 }
 
 func ratio(_ a: Double, _ b: Double) -> String {
