@@ -189,6 +189,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VirtualClusterTests",
+            dependencies: ["VirtualCluster", "KubeAPI", "SluiceTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "OverlayTests",
             dependencies: [
                 "Overlay", "SluiceAgent", "KubeAPI", "LinkNetlink", "SluiceTestSupport",

@@ -1,26 +1,18 @@
 #!/usr/bin/env bash
-# The README's main job: install what is needed, build, compile the example manifests into the Service
-# ruleset, and program it with sluiced into a throw-away network namespace, then list what the kernel holds.
-# (The virtual multi-node cluster demo replaces this when it lands.)
+# The README's main job: install what is needed, build, and run `sluice demo` — a virtual multi-node cluster in
+# network namespaces (real sluiced on every node, pods through the real sluice-cni, the example manifests
+# applied) with its connectivity matrix checked against the NetworkPolicies. Exits non-zero when any connection
+# did not behave as expected. Extra arguments go to `sluice demo` (e.g. --nodes 3, --overlay host-gw, --keep).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/install-deps.sh
-swift build -c release --product sluice
-swift build -c release --product sluiced
-bin=$(swift build -c release --show-bin-path)
-
-echo "== sluice compile -f examples/ (what node-a would program)"
-"$bin/sluice" compile -f examples/ --node-name node-a --cluster-cidr 10.244.0.0/16
-
 if [ "$(id -u)" -ne 0 ]; then
-    echo "(not root: skipping the kernel part; run as root to program a throw-away namespace with sluiced)"
-    exit 0
+    echo "scripts/demo.sh needs root: it installs packages and the demo creates network namespaces (try: sudo $0)" >&2
+    exit 77
 fi
-ns="sluice-demo-$$"
-ip netns add "$ns"
-trap 'ip netns delete "$ns"' EXIT
-echo "== sluiced --once in network namespace $ns"
-ip netns exec "$ns" "$bin/sluiced" --manifests examples/ --node-name node-a --cluster-cidr 10.244.0.0/16 --once
-echo "== nft list table inet sluice (as the kernel holds it)"
-ip netns exec "$ns" nft list table inet sluice
+bash scripts/install-deps.sh
+for product in sluice sluiced sluice-cni; do
+    swift build -c release --product "$product"
+done
+bin=$(swift build -c release --show-bin-path)
+"$bin/sluice" demo "$@"

@@ -69,6 +69,14 @@ if [ "$(id -u)" -eq 0 ]; then
     "$bin/sluice-bench" --quick --output "$logs/bench" || status=1
     "$bin/sluice-bench" policies --quick --output "$logs/bench" || status=1
     "$bin/sluice-bench" routing --quick --output "$logs/bench" || status=1
+    # The README's main job as a test: three nodes, every expected cell of the connectivity matrix must match.
+    echo "== sluice demo (3 nodes, VXLAN)"
+    "$bin/sluice" demo --nodes 3 2>&1 | tee "$logs/demo" || status=1
+    if ip netns list | grep -q '^sl-demo-'; then
+        echo "error: sluice demo left namespaces behind" >&2
+        "$bin/sluice" demo --teardown || true
+        status=1
+    fi
 fi
 
 skipped=$(grep -c "$skip_reason" "$logs/test" || true)

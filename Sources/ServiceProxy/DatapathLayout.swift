@@ -226,6 +226,16 @@ public struct DatapathLayout: Sendable {
                         .anyFlags(.ct(.status), .ctStatus(.dnat)),
                         .lookup(.concat([f.source, f.destination]), set: f.hairpin), .masquerade(fullyRandom: true),
                     ], comment: "hairpin: a pod reaching itself through its Service"))
+            if configuration.masqueradePodEgress && hasClusterCIDRs(f) {
+                rules.append(
+                    Rule(
+                        chain: ref("nat-postrouting"),
+                        [
+                            .lookup(f.source, set: f.clusterCIDRs),
+                            .lookup(f.destination, set: f.clusterCIDRs, negated: true),
+                            .masquerade(fullyRandom: true),
+                        ], comment: "pod egress leaving the cluster network"))
+            }
             // Session affinity: remember each new connection's endpoint (after DNAT, conntrack still knows the
             // frontend), per timeout; masquerade comes after, so the client address is still the original.
             rules.insert(

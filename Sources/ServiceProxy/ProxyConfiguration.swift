@@ -17,6 +17,9 @@ public struct ProxyConfiguration: Sendable, Hashable {
     public var nodePortMark: UInt32
     /// The nftables table Sluice owns.
     public var tableName: String
+    /// Masquerade pods' traffic to destinations outside the cluster CIDRs (the overlay's egress: the rest of the
+    /// network has no route back to pod addresses). Pod-to-pod traffic keeps its source.
+    public var masqueradePodEgress = false
 
     public init(
         nodeName: String, nodeZone: String? = nil, clusterCIDRs: [IPCIDR] = [], nodePortAddresses: [IPCIDR] = [],

@@ -15,11 +15,13 @@ public struct ConnectivityMatrix: Sendable {
         /// Whether it should get through, and which servers may answer.
         public var expectAllowed: Bool
         var servers: Set<String>
+        /// The client address the server must see, when it matters (masquerade).
+        var peer: String? = nil
         public var observed: ProbeResult = .timedOut
 
         public var matches: Bool {
             switch observed {
-            case .answered(let server, _): expectAllowed && servers.contains(server)
+            case .answered(let server, let seen): expectAllowed && servers.contains(server) && (peer ?? seen) == seen
             case .timedOut, .refused: !expectAllowed
             case .failed: false
             }
@@ -52,6 +54,22 @@ public struct ConnectivityMatrix: Sendable {
                         expectAllowed: allowed(.pod(ObjectName(source.name)!), target.name, port: port),
                         servers: [target.name]))
             }
+        }
+        // Leaving the cluster network: masqueraded to the node's address (the outside has no route to pods).
+        let outside = IPAddress(VirtualCluster.externalAddress)!
+        for source in cluster.pods {
+            guard let node = cluster.nodes.first(where: { $0.name == source.node }) else { continue }
+            let allowed =
+                (try? checker.check(
+                    from: .pod(ObjectName(source.name)!), to: .address(outside), protocol: .tcp,
+                    port: VirtualCluster.externalPort
+                ).allowed) ?? false
+            matrix.cells.append(
+                Cell(
+                    from: source.name, to: "outside \(VirtualCluster.externalAddress):\(VirtualCluster.externalPort)",
+                    kind: "pod → outside", namespace: "/run/netns/\(source.namespace)",
+                    address: VirtualCluster.externalAddress, port: VirtualCluster.externalPort, expectAllowed: allowed,
+                    servers: ["outside"], peer: node.address))
         }
         let slices = manifests.endpointSlices
         for service in manifests.services {

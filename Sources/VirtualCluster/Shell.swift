@@ -13,12 +13,15 @@ public struct ClusterError: Error, CustomStringConvertible, Sendable {
 /// Everything is started from the calling thread (never from a thread that entered a namespace) through
 /// `ip netns exec`, so each process lives in its namespace while the caller stays in its own.
 enum Shell {
+    /// `env` with a root shell's search path: `ip` and `sysctl` live in sbin, which a caller's `PATH` may lack.
+    static let env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
     /// Runs `argv` to completion; throws with its output when it fails.
     @discardableResult
     static func run(_ argv: [String], stdin: String? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
+        process.arguments = env + argv
         let output = Pipe()
         let input = Pipe()
         process.standardOutput = output
@@ -47,7 +50,7 @@ enum Shell {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", namespace] + argv
+        process.arguments = env + ["ip", "netns", "exec", namespace] + argv
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice

@@ -30,6 +30,8 @@ public final class VirtualCluster {
         public var stateDirectory = "/tmp/sluice-demo"
         /// Prefix of every namespace name.
         public var prefix = "sl-demo"
+        /// Suffix of every namespace name (tests add `-<pid>-<hex>` so leaked namespaces are recognized).
+        public var suffix = ""
 
         public init(binaries: String, sluice: String) {
             self.binaries = binaries
@@ -62,14 +64,16 @@ public final class VirtualCluster {
     public let underlay: String
     public let external: String
     public static let externalAddress = "198.18.0.200"
+    /// The external host serves `outside` here: pods' egress is checked against it.
+    public static let externalPort: UInt16 = 8000
     public static let clusterCIDR = "10.244.0.0/16"
     private var processes: [Process] = []
     private var manifestsDirectory: String { configuration.stateDirectory + "/manifests" }
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
-        underlay = configuration.prefix + "-underlay"
-        external = configuration.prefix + "-external"
+        underlay = configuration.prefix + "-underlay" + configuration.suffix
+        external = configuration.prefix + "-external" + configuration.suffix
     }
 
     static func nodeName(_ index: Int) -> String {
@@ -87,7 +91,8 @@ public final class VirtualCluster {
             let name = Self.nodeName(index)
             let number = index + 1
             let node = NodeInfo(
-                name: name, namespace: "\(configuration.prefix)-\(name)", address: "198.18.0.\(number)",
+                name: name, namespace: "\(configuration.prefix)-\(name)\(configuration.suffix)",
+                address: "198.18.0.\(number)",
                 podCIDR: "10.244.\(number).0/24", gateway: "10.244.\(number).1")
             try attach(node.namespace, link: "u\(number)", address: node.address, v6: "fd00:198:18::\(number)")
             nodes.append(node)
@@ -108,6 +113,11 @@ public final class VirtualCluster {
                         "--cni-data-dir", cniDirectory(node), "--resync-period", "3600",
                     ], log: log))
         }
+        processes.append(
+            try Shell.start(
+                in: external,
+                [configuration.sluice, "demo", "serve", "--name", "outside", "--port", "\(Self.externalPort)"],
+                log: "\(configuration.stateDirectory)/serve-outside.log"))
         try waitForLogs(containing: "overlay synced", timeout: 20)
     }
 
@@ -155,7 +165,8 @@ public final class VirtualCluster {
             let node =
                 nodes.first { $0.name == pod.spec.nodeName } ?? nodes[index % nodes.count]
             pod.spec.nodeName = node.name
-            let namespace = "\(configuration.prefix)-pod-\(pod.metadata.namespace)-\(pod.metadata.name)"
+            let namespace =
+                "\(configuration.prefix)-pod-\(pod.metadata.namespace)-\(pod.metadata.name)\(configuration.suffix)"
             try Shell.run(["ip", "netns", "add", namespace])
             let address = try cniAdd(pod, on: node, namespace: namespace)
             pod.status = PodStatus(phase: .running, podIP: address, podIPs: [PodIP(ip: address)])
@@ -236,22 +247,52 @@ public final class VirtualCluster {
     /// Stops the processes and deletes every namespace and file of the cluster (also those of an earlier run
     /// kept with `--keep`).
     public func tearDown() {
-        for process in processes where process.isRunning { process.terminate() }
-        for process in processes { process.waitUntilExit() }
+        // Signals, not Process.terminate()/waitUntilExit(): a parent that blocks signals (test runners do) passes
+        // its mask on, so a child may ignore SIGTERM, and Foundation may never notice an exit.
+        let pids = processes.map(\.processIdentifier)
+        Self.stop(pids)
         processes = []
-        Self.tearDown(prefix: configuration.prefix, stateDirectory: configuration.stateDirectory)
+        Self.tearDown(
+            prefix: configuration.prefix, suffix: configuration.suffix, stateDirectory: configuration.stateDirectory)
+    }
+
+    /// SIGTERM, a short grace, then SIGKILL; reaps each child that is ours.
+    static func stop(_ pids: [pid_t]) {
+        for pid in pids { kill(pid, SIGTERM) }
+        var running = Set(pids)
+        let deadline = Date().addingTimeInterval(1)
+        while !running.isEmpty {
+            for pid in running {
+                var status: Int32 = 0
+                let reaped = waitpid(pid, &status, WNOHANG)
+                // Exited (reaped now, or already reaped by Foundation), or not our child and gone.
+                if reaped == pid || (reaped < 0 && kill(pid, 0) != 0) || (reaped < 0 && errno == ECHILD) {
+                    running.remove(pid)
+                }
+            }
+            if Date() > deadline {
+                for pid in running { kill(pid, SIGKILL) }
+                for pid in running {
+                    var status: Int32 = 0
+                    _ = waitpid(pid, &status, 0)
+                }
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     /// Removes a kept cluster by its names: processes in its namespaces, the namespaces, the state directory.
-    public static func tearDown(prefix: String, stateDirectory: String) {
+    public static func tearDown(prefix: String, suffix: String = "", stateDirectory: String) {
         let names = ((try? Shell.run(["ip", "netns", "list"])) ?? "").split(separator: "\n")
             .compactMap { $0.split(separator: " ").first.map(String.init) }
-            .filter { $0.hasPrefix(prefix + "-") }
+            .filter { $0.hasPrefix(prefix + "-") && $0.hasSuffix(suffix) }
+        var pids: [pid_t] = []
         for name in names {
-            let pids = ((try? Shell.run(["ip", "netns", "pids", name])) ?? "").split(whereSeparator: \.isWhitespace)
-            for pid in pids { kill(pid_t(pid) ?? 0, SIGTERM) }
+            pids += ((try? Shell.run(["ip", "netns", "pids", name])) ?? "").split(whereSeparator: \.isWhitespace)
+                .compactMap { pid_t($0) }
         }
-        Thread.sleep(forTimeInterval: names.isEmpty ? 0 : 0.2)
+        stop(pids)
         for name in names { _ = try? Shell.run(["ip", "netns", "delete", name]) }
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }

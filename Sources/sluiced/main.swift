@@ -77,9 +77,11 @@ struct Sluiced: AsyncParsableCommand {
         for diagnostic in first.diagnostics { logger.error("\(diagnostic)") }
 
         let zone = first.nodes.first { $0.metadata.name == nodeName }?.metadata.labels["topology.kubernetes.io/zone"]
-        let config = ProxyConfiguration(
+        var config = ProxyConfiguration(
             nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
+        // The overlay carries pod addresses between nodes only: traffic leaving the cluster network is masqueraded.
+        config.masqueradePodEgress = overlay != "none"
         let syncer = ServiceSyncer(
             configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
             logger: logger)
