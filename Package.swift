@@ -130,7 +130,7 @@ let package = Package(
             name: "sluice-bench",
             dependencies: [
                 "NFTables", "NFTablesNetlink", "NetNamespace", "ServiceProxy", "SluiceAgent", "KubeAPI",
-                "NetworkPolicy", "GatewayRouting", "RoutingWorkload",
+                "NetworkPolicy", "GatewayRouting", "RoutingWorkload", "Overlay", "LinkNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

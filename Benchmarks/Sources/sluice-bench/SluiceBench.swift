@@ -8,7 +8,10 @@ struct SluiceBench: AsyncParsableCommand {
         commandName: "sluice-bench",
         abstract:
             "Measures Sluice's Service programming and datapath against kube-proxy's layouts, NetworkPolicy, and Gateway routing (root for all but routing).",
-        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, RoutingBenchmark.self],
+        subcommands: [
+            RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, RoutingBenchmark.self,
+            OverlayBenchmark.self,
+        ],
         defaultSubcommand: RunBenchmarks.self)
 }
 
