@@ -110,12 +110,14 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
 
-        // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).
+        // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md). The bench's own C shim starts
+        // CNI plugins inside a node namespace (fork, setns, execve) without a wrapper program's exec in every timing.
+        .systemLibrary(name: "CBenchSpawn", path: "Benchmarks/Sources/CBenchSpawn"),
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
                 "NFTables", "NFTablesNetlink", "NetNamespace", "ServiceProxy", "SluiceAgent", "KubeAPI",
-                "NetworkPolicy",
+                "NetworkPolicy", "CBenchSpawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

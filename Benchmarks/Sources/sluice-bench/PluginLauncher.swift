@@ -1,0 +1,206 @@
+import ArgumentParser
+internal import CBenchSpawn
+import Foundation
+import NetNamespace
+
+/// How a CNI plugin gets into the node namespace it must run in (it creates its bridge in its own namespace, so it
+/// must never run in the host's).
+enum PluginLauncher: String, ExpressibleByArgument, Codable, Sendable {
+    /// The bench's child enters the namespace itself between fork and execve (`CBenchSpawn`): no program in
+    /// between, the closest to a runtime exec'ing the plugin from its own namespace.
+    case setns
+    /// `nsenter --net=NODE -- PLUGIN`: an extra exec of a wrapper program in every invocation, kept as a
+    /// cross-check that needs no C code.
+    case nsenter
+}
+
+/// One plugin process to start: what a container runtime hands a CNI plugin.
+struct PluginInvocation {
+    var executable: String
+    /// The complete environment (`NAME=value`), nothing inherited: the `CNI_*` variables and `PATH`.
+    var environment: [String]
+    /// The network configuration; small enough to sit in a pipe before the plugin reads it.
+    var stdin: [UInt8]
+}
+
+/// How one invocation ended and how long it took.
+struct PluginCompletion {
+    var status: Int32
+    var stdout: String
+    /// From just before the fork to the moment its exit was reaped.
+    var wall: Duration
+}
+
+/// Starts plugin processes inside one node namespace and waits for them, timing each from its fork to its exit.
+///
+/// Everything happens on the calling thread, which never enters a namespace: the child enters the node namespace
+/// itself (``PluginLauncher/setns``) or `nsenter` does. One thread starts a whole burst, then drains every child's
+/// standard output with `poll` while they run, so no child can block on a full pipe and no reader waits on
+/// another; every descriptor is close-on-exec, so a child never holds another child's pipe open.
+final class NodeLauncher {
+    let node: NetworkNamespace
+    let kind: PluginLauncher
+    /// The node namespace, opened once; the `setns` children enter it through this descriptor.
+    private let nodeDescriptor: Int32
+    private let nsenter = "/usr/bin/nsenter"
+
+    init(node: NetworkNamespace, kind: PluginLauncher) throws {
+        self.node = node
+        self.kind = kind
+        nodeDescriptor = open(node.path, O_RDONLY | O_CLOEXEC)
+        guard nodeDescriptor >= 0 else { throw BenchError("cannot open \(node.path): errno \(errno)") }
+        if kind == .nsenter && access(nsenter, X_OK) != 0 {
+            close(nodeDescriptor)
+            throw BenchError("\(nsenter) is missing (util-linux)")
+        }
+    }
+
+    deinit { close(nodeDescriptor) }
+
+    /// Runs one invocation and waits for it.
+    func run(_ invocation: PluginInvocation, timeout: Duration = .seconds(60)) throws -> PluginCompletion {
+        try run([invocation], timeout: timeout).completions[0]
+    }
+
+    /// Starts every invocation at once (back to back, without waiting in between), then waits for all of them.
+    /// Returns one completion per invocation, in order, and the wall time from the first fork to the last exit.
+    ///
+    /// - Throws: when a process cannot be started, or when they have not all exited within `timeout` (those
+    ///   still running are killed first).
+    func run(
+        _ invocations: [PluginInvocation], timeout: Duration = .seconds(60)
+    ) throws -> (completions: [PluginCompletion], wall: Duration) {
+        let clock = ContinuousClock()
+        var children: [Child] = []
+        defer {
+            // Only on an error path: reap whatever is still running so nothing outlives the scenario.
+            for child in children where child.finished == nil {
+                kill(child.pid, SIGKILL)
+                var status: Int32 = 0
+                while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+                if child.output >= 0 { close(child.output) }
+            }
+        }
+        let prepared = try invocations.map { try Prepared($0, kind: kind, node: node, nsenter: nsenter) }
+        let first = clock.now
+        for launch in prepared {
+            children.append(try launch.start(in: kind == .setns ? nodeDescriptor : -1, clock: clock))
+        }
+        let deadline = first + timeout
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while children.contains(where: { $0.finished == nil }) {
+            let open = children.indices.filter { children[$0].output >= 0 }
+            var descriptors = open.map { pollfd(fd: children[$0].output, events: Int16(POLLIN), revents: 0) }
+            let left = deadline - clock.now
+            guard left > .zero else {
+                let names = children.filter { $0.finished == nil }.map { "pid \($0.pid)" }
+                throw BenchError("plugins still running after \(timeout): \(names.joined(separator: ", ")); killed")
+            }
+            let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(max(1, min(left.seconds * 1000, 1000))))
+            if ready < 0 && errno != EINTR { throw BenchError("poll: errno \(errno)") }
+            guard ready > 0 else { continue }
+            for (slot, index) in open.enumerated() where descriptors[slot].revents != 0 {
+                let count = read(children[index].output, &buffer, buffer.count)
+                if count > 0 {
+                    children[index].stdout += buffer[0..<count]
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    // End of output: the child is exiting (its descriptors close as it exits); reap it now.
+                    close(children[index].output)
+                    children[index].output = -1
+                    var status: Int32 = 0
+                    while waitpid(children[index].pid, &status, 0) < 0 && errno == EINTR {}
+                    children[index].finished = clock.now
+                    children[index].status = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                }
+            }
+        }
+        let completions = children.map {
+            PluginCompletion(
+                status: $0.status, stdout: String(decoding: $0.stdout, as: UTF8.self), wall: $0.finished! - $0.started)
+        }
+        return (completions, children.map { $0.finished! }.max()! - first)
+    }
+
+    /// A started child and what has come of it so far.
+    private struct Child {
+        var pid: pid_t
+        var output: Int32
+        var started: ContinuousClock.Instant
+        var stdout: [UInt8] = []
+        var finished: ContinuousClock.Instant?
+        var status: Int32 = -1
+    }
+
+    /// An invocation turned into C strings beforehand, so that allocating them is not part of any timing.
+    private struct Prepared {
+        var path: String
+        var argv: [String]
+        var environment: [String]
+        var stdin: [UInt8]
+
+        init(_ invocation: PluginInvocation, kind: PluginLauncher, node: NetworkNamespace, nsenter: String) throws {
+            guard invocation.stdin.count < 16_384 else {
+                throw BenchError("configuration of \(invocation.stdin.count) bytes would not fit a pipe's buffer")
+            }
+            switch kind {
+            case .setns:
+                path = invocation.executable
+                argv = [invocation.executable]
+            case .nsenter:
+                path = nsenter
+                argv = [nsenter, "--net=\(node.path)", "--", invocation.executable]
+            }
+            environment = invocation.environment
+            stdin = invocation.stdin
+        }
+
+        /// Writes the configuration into a pipe (it fits: the plugin reads it whenever it likes), forks, and
+        /// returns the child with the read end of its standard output.
+        func start(in namespace: Int32, clock: ContinuousClock) throws -> Child {
+            let input = try pipeCloseOnExec()
+            var rest = stdin[...]
+            while !rest.isEmpty {
+                let written = rest.withUnsafeBytes { write(input.write, $0.baseAddress, $0.count) }
+                if written > 0 {
+                    rest = rest.dropFirst(written)
+                } else if errno != EINTR {
+                    close(input.read)
+                    close(input.write)
+                    throw BenchError("writing the configuration: errno \(errno)")
+                }
+            }
+            close(input.write)
+            let output: (read: Int32, write: Int32)
+            do { output = try pipeCloseOnExec() } catch {
+                close(input.read)
+                throw error
+            }
+            let cArgv = argv.map { strdup($0) } + [nil]
+            let cEnvironment = environment.map { strdup($0) } + [nil]
+            defer {
+                cArgv.forEach { free($0) }
+                cEnvironment.forEach { free($0) }
+            }
+            let started = clock.now
+            let pid = sluice_bench_spawn_in_netns(namespace, path, cArgv, cEnvironment, input.read, output.write)
+            let forkError = errno
+            close(input.read)
+            close(output.write)
+            guard pid > 0 else {
+                close(output.read)
+                throw BenchError("fork for \(path): errno \(forkError)")
+            }
+            return Child(pid: pid, output: output.read, started: started)
+        }
+    }
+}
+
+/// A pipe whose ends are closed on exec. Only one thread starts children (``NodeLauncher``), so setting the flag
+/// right after `pipe` leaves no window in which another child could inherit the ends.
+private func pipeCloseOnExec() throws -> (read: Int32, write: Int32) {
+    var ends: [Int32] = [0, 0]
+    guard pipe(&ends) == 0 else { throw BenchError("pipe: errno \(errno)") }
+    _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+    _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+    return (ends[0], ends[1])
+}
