@@ -29,6 +29,19 @@ struct PluginCompletion {
     var stdout: String
     /// From just before the fork to the moment its exit was reaped.
     var wall: Duration
+    /// User plus system CPU time of the process and of the children it waited for (`wait4`'s rusage): shows
+    /// whether a burst on few cores is bound by CPU or by waiting (locks, the kernel).
+    var cpu: Duration
+}
+
+/// A batch of invocations started together.
+struct PluginBatch {
+    /// One per invocation, in order.
+    var completions: [PluginCompletion]
+    /// From the first fork to the last exit.
+    var wall: Duration
+    /// From the first fork to the last: how close to "at once" the batch really started.
+    var startSpread: Duration
 }
 
 /// Starts plugin processes inside one node namespace and waits for them, timing each from its fork to its exit.
@@ -63,13 +76,12 @@ final class NodeLauncher {
     }
 
     /// Starts every invocation at once (back to back, without waiting in between), then waits for all of them.
-    /// Returns one completion per invocation, in order, and the wall time from the first fork to the last exit.
     ///
     /// - Throws: when a process cannot be started, or when they have not all exited within `timeout` (those
     ///   still running are killed first).
     func run(
         _ invocations: [PluginInvocation], timeout: Duration = .seconds(60)
-    ) throws -> (completions: [PluginCompletion], wall: Duration) {
+    ) throws -> PluginBatch {
         let clock = ContinuousClock()
         var children: [Child] = []
         defer {
@@ -81,6 +93,7 @@ final class NodeLauncher {
                 if child.output >= 0 { close(child.output) }
             }
         }
+        guard !invocations.isEmpty else { throw BenchError("no invocations to run") }
         let prepared = try invocations.map { try Prepared($0, kind: kind, node: node, nsenter: nsenter) }
         let first = clock.now
         for launch in prepared {
@@ -108,17 +121,26 @@ final class NodeLauncher {
                     close(children[index].output)
                     children[index].output = -1
                     var status: Int32 = 0
-                    while waitpid(children[index].pid, &status, 0) < 0 && errno == EINTR {}
+                    var usage = rusage()
+                    while wait4(children[index].pid, &status, 0, &usage) < 0 && errno == EINTR {}
                     children[index].finished = clock.now
                     children[index].status = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                    children[index].cpu = duration(usage.ru_utime) + duration(usage.ru_stime)
                 }
             }
         }
         let completions = children.map {
             PluginCompletion(
-                status: $0.status, stdout: String(decoding: $0.stdout, as: UTF8.self), wall: $0.finished! - $0.started)
+                status: $0.status, stdout: String(decoding: $0.stdout, as: UTF8.self), wall: $0.finished! - $0.started,
+                cpu: $0.cpu)
         }
-        return (completions, children.map { $0.finished! }.max()! - first)
+        return PluginBatch(
+            completions: completions, wall: children.map { $0.finished! }.max()! - children[0].started,
+            startSpread: children[children.count - 1].started - children[0].started)
+    }
+
+    private func duration(_ time: timeval) -> Duration {
+        .seconds(time.tv_sec) + .microseconds(time.tv_usec)
     }
 
     /// A started child and what has come of it so far.
@@ -129,6 +151,7 @@ final class NodeLauncher {
         var stdout: [UInt8] = []
         var finished: ContinuousClock.Instant?
         var status: Int32 = -1
+        var cpu: Duration = .zero
     }
 
     /// An invocation turned into C strings beforehand, so that allocating them is not part of any timing.
