@@ -7,7 +7,7 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract: "Measures Sluice's Service programming and datapath against kube-proxy's layouts (needs root).",
-        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self],
+        subcommands: [RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, CNIBenchmark.self],
         defaultSubcommand: RunBenchmarks.self)
 }
 
