@@ -68,6 +68,7 @@ if [ "$(id -u)" -eq 0 ]; then
     bin=$(swift build "${scratch[@]}" --show-bin-path)
     "$bin/sluice-bench" --quick --output "$logs/bench" || status=1
     "$bin/sluice-bench" policies --quick --output "$logs/bench" || status=1
+    "$bin/sluice-bench" cni --quick --output "$logs/bench" || status=1
 fi
 
 skipped=$(grep -c "$skip_reason" "$logs/test" || true)
