@@ -17,8 +17,6 @@ struct CNIImplementationResult: Codable {
     var burstAddWall = Samples()
     var burstDel = InvocationSamples()
     var burstDelWall = Samples()
-    /// From a burst's first fork to its last (ADD and DEL bursts alike).
-    var burstStartSpread = Samples()
 }
 
 /// Wall and CPU time of each invocation of one kind, in seconds.
@@ -63,7 +61,11 @@ struct CNIReport: Codable {
         md += "\(machine.loadAverage). \(workload.rounds) rounds per implementation, each in a fresh node namespace "
         md += "with a fresh IPAM store: \(workload.versionExecs) VERSION execs, one first ADD, \(workload.singles) "
         md += "ADDs then DELs one at a time, \(burst) ADDs at once then \(burst) DELs at once. Launcher: "
-        md += launcher == .setns ? "the bench's child enters the node namespace (fork, setns, execve). " : "nsenter. "
+        md +=
+            launcher == .setns
+            ? "the bench's child enters the node namespace (fork, setns, execve). " : "`nsenter --net=`. "
+        md += "Every child is forked first and waits at a gate; each timing starts when the gate opens (a burst "
+        md += "starts at once; the bench's own fork is not counted). "
         md += "Sluice: `\(sluice.implementation.binary)` (\(sluice.implementation.version)); reference: "
         md += "`\(reference.implementation.binary)` (\(reference.implementation.version)). p99 is the nearest-rank "
         md += "percentile over every invocation of all rounds.\n\n"
@@ -90,10 +92,7 @@ struct CNIReport: Codable {
             md += "| \(ratio(theirs.percentile(0.5), ours.percentile(0.5))) "
             md += "| \(ratio(theirs.percentile(0.99), ours.percentile(0.99))) |\n"
         }
-        md +=
-            "\nStarting a burst (first fork → last fork) took \(human(sluice.burstStartSpread.median)) for Sluice and "
-        md += "\(human(reference.burstStartSpread.median)) for the reference (medians).\n\n"
-        md += "CPU time per invocation (user + system of the plugin and the children it waited for, from `wait4`), "
+        md += "\nCPU time per invocation (user + system of the plugin and the children it waited for, from `wait4`), "
         md += "p50 — on \(machine.cores) cores a burst of \(burst) cannot finish before \(burst) × CPU ÷ "
         md += "\(machine.cores):\n\n"
         md += "| operation | Sluice | reference | reference ÷ Sluice |\n|---|---:|---:|---:|\n"

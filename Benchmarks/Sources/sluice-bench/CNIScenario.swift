@@ -197,7 +197,6 @@ struct CNIRound {
                 result.burstAdd.append(completion)
             }
             result.burstAddWall.append(added.wall.seconds)
-            result.burstStartSpread.append(added.startSpread.seconds)
             try checker.state(live, label: "after a burst of \(burst.count) ADDs")
             let deleted = try launch.run(burst.map { invocation(.delete, $0, configuration) })
             for (attachment, completion) in zip(burst, deleted.completions) {
@@ -206,7 +205,6 @@ struct CNIRound {
                 result.burstDel.append(completion)
             }
             result.burstDelWall.append(deleted.wall.seconds)
-            result.burstStartSpread.append(deleted.startSpread.seconds)
 
             try checker.deleted(
                 launch.run(invocation(.delete, attachments[0], configuration)), attachments[0], implementation.name)

@@ -27,7 +27,7 @@ struct PluginInvocation {
 struct PluginCompletion {
     var status: Int32
     var stdout: String
-    /// From just before the fork to the moment its exit was reaped.
+    /// From the release of the forked, waiting child (``NodeLauncher``) to the moment its exit was reaped.
     var wall: Duration
     /// User plus system CPU time of the process and of the children it waited for (`wait4`'s rusage): shows
     /// whether a burst on few cores is bound by CPU or by waiting (locks, the kernel).
@@ -38,18 +38,20 @@ struct PluginCompletion {
 struct PluginBatch {
     /// One per invocation, in order.
     var completions: [PluginCompletion]
-    /// From the first fork to the last exit.
+    /// From the release to the last exit.
     var wall: Duration
-    /// From the first fork to the last: how close to "at once" the batch really started.
-    var startSpread: Duration
 }
 
-/// Starts plugin processes inside one node namespace and waits for them, timing each from its fork to its exit.
+/// Starts plugin processes inside one node namespace and waits for them, timing each from its start to its exit.
 ///
 /// Everything happens on the calling thread, which never enters a namespace: the child enters the node namespace
-/// itself (``PluginLauncher/setns``) or `nsenter` does. One thread starts a whole burst, then drains every child's
-/// standard output with `poll` while they run, so no child can block on a full pipe and no reader waits on
-/// another; every descriptor is close-on-exec, so a child never holds another child's pipe open.
+/// itself (``PluginLauncher/setns``) or `nsenter` does. Every child of a batch is forked first and waits at a gate
+/// (a pipe); one write releases them all, and the clock of each starts there. So a burst really starts at once —
+/// forking 30 children one after another from a busy process would otherwise spread their starts over tens of
+/// milliseconds on two cores — and no timing includes this process's own fork, which depends on its size, not on
+/// the plugin. The thread then drains every child's standard output with `poll` while they run, so no child can
+/// block on a full pipe and no reader waits on another; every descriptor is close-on-exec, so a child never holds
+/// another child's pipe open.
 final class NodeLauncher {
     let node: NetworkNamespace
     let kind: PluginLauncher
@@ -95,11 +97,20 @@ final class NodeLauncher {
         }
         guard !invocations.isEmpty else { throw BenchError("no invocations to run") }
         let prepared = try invocations.map { try Prepared($0, kind: kind, node: node, nsenter: nsenter) }
-        let first = clock.now
-        for launch in prepared {
-            children.append(try launch.start(in: kind == .setns ? nodeDescriptor : -1, clock: clock))
+        let gate = try pipeCloseOnExec()
+        defer {
+            close(gate.read)
+            close(gate.write)
         }
-        let deadline = first + timeout
+        for launch in prepared {
+            children.append(try launch.start(gate: gate, namespace: kind == .setns ? nodeDescriptor : -1))
+        }
+        let release = clock.now
+        let tokens = [UInt8](repeating: 1, count: children.count)
+        guard write(gate.write, tokens, tokens.count) == tokens.count else {
+            throw BenchError("releasing \(children.count) children: errno \(errno)")
+        }
+        let deadline = release + timeout
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while children.contains(where: { $0.finished == nil }) {
             let open = children.indices.filter { children[$0].output >= 0 }
@@ -131,12 +142,10 @@ final class NodeLauncher {
         }
         let completions = children.map {
             PluginCompletion(
-                status: $0.status, stdout: String(decoding: $0.stdout, as: UTF8.self), wall: $0.finished! - $0.started,
+                status: $0.status, stdout: String(decoding: $0.stdout, as: UTF8.self), wall: $0.finished! - release,
                 cpu: $0.cpu)
         }
-        return PluginBatch(
-            completions: completions, wall: children.map { $0.finished! }.max()! - children[0].started,
-            startSpread: children[children.count - 1].started - children[0].started)
+        return PluginBatch(completions: completions, wall: children.map { $0.finished! }.max()! - release)
     }
 
     private func duration(_ time: timeval) -> Duration {
@@ -147,7 +156,6 @@ final class NodeLauncher {
     private struct Child {
         var pid: pid_t
         var output: Int32
-        var started: ContinuousClock.Instant
         var stdout: [UInt8] = []
         var finished: ContinuousClock.Instant?
         var status: Int32 = -1
@@ -177,9 +185,9 @@ final class NodeLauncher {
             stdin = invocation.stdin
         }
 
-        /// Writes the configuration into a pipe (it fits: the plugin reads it whenever it likes), forks, and
-        /// returns the child with the read end of its standard output.
-        func start(in namespace: Int32, clock: ContinuousClock) throws -> Child {
+        /// Writes the configuration into a pipe (it fits: the plugin reads it whenever it likes), forks a child
+        /// that waits at `gate`, and returns it with the read end of its standard output.
+        func start(gate: (read: Int32, write: Int32), namespace: Int32) throws -> Child {
             let input = try pipeCloseOnExec()
             var rest = stdin[...]
             while !rest.isEmpty {
@@ -204,8 +212,8 @@ final class NodeLauncher {
                 cArgv.forEach { free($0) }
                 cEnvironment.forEach { free($0) }
             }
-            let started = clock.now
-            let pid = sluice_bench_spawn_in_netns(namespace, path, cArgv, cEnvironment, input.read, output.write)
+            let pid = sluice_bench_spawn_in_netns(
+                gate.read, gate.write, namespace, path, cArgv, cEnvironment, input.read, output.write)
             let forkError = errno
             close(input.read)
             close(output.write)
@@ -213,7 +221,7 @@ final class NodeLauncher {
                 close(output.read)
                 throw BenchError("fork for \(path): errno \(forkError)")
             }
-            return Child(pid: pid, output: output.read, started: started)
+            return Child(pid: pid, output: output.read)
         }
     }
 }
