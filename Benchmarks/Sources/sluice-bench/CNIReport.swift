@@ -17,6 +17,9 @@ struct CNIImplementationResult: Codable {
     var burstAddWall = Samples()
     var burstDel = InvocationSamples()
     var burstDelWall = Samples()
+    /// Per burst: the share of all cores busy (any process) while it ran.
+    var burstAddMachineBusy = Samples()
+    var burstDelMachineBusy = Samples()
 }
 
 /// Wall and CPU time of each invocation of one kind, in seconds.
@@ -106,6 +109,24 @@ struct CNIReport: Codable {
             let theirs = reference[keyPath: path].percentile(0.5)
             md += "| \(label) | \(human(ours)) | \(human(theirs)) | \(ratio(theirs, ours)) |\n"
         }
+        md += "\nWhile the bursts ran, the machine's cores were busy (any process, from `/proc/stat`; median per "
+        md += "burst) / the plugins' own CPU time as a share of all cores:\n\n"
+        md += "| burst | Sluice | reference |\n|---|---:|---:|\n"
+        for (label, busy, cpu, wall) in [
+            (
+                "\(burst) ADDs", \CNIImplementationResult.burstAddMachineBusy, \CNIImplementationResult.burstAdd.cpu,
+                \CNIImplementationResult.burstAddWall
+            ),
+            ("\(burst) DELs", \.burstDelMachineBusy, \.burstDel.cpu, \.burstDelWall),
+        ] {
+            func cell(_ result: CNIImplementationResult) -> String {
+                let own = result[keyPath: cpu].values.reduce(0, +)
+                let capacity = result[keyPath: wall].values.reduce(0, +) * Double(machine.cores)
+                let busyShare = result[keyPath: busy]
+                return "\(percent(busyShare.median)) / \(percent(capacity > 0 ? own / capacity : .nan))"
+            }
+            md += "| \(label) | \(cell(sluice)) | \(cell(reference)) |\n"
+        }
         md += "\n### Targets (reported, not asserted)\n\n"
         md += targets(sluice, reference).map { "- " + $0 }.joined(separator: "\n") + "\n"
         return md
@@ -138,6 +159,10 @@ struct CNIReport: Codable {
                 + speedups.map { "\($0.0) \(ratio($0.1, $0.2))" }.joined(separator: ", "),
         ]
     }
+}
+
+private func percent(_ fraction: Double) -> String {
+    fraction.isFinite ? String(format: "%.0f%%", fraction * 100) : "–"
 }
 
 extension Samples {

@@ -197,6 +197,7 @@ struct CNIRound {
                 result.burstAdd.append(completion)
             }
             result.burstAddWall.append(added.wall.seconds)
+            result.burstAddMachineBusy.append(added.machineBusy)
             try checker.state(live, label: "after a burst of \(burst.count) ADDs")
             let deleted = try launch.run(burst.map { invocation(.delete, $0, configuration) })
             for (attachment, completion) in zip(burst, deleted.completions) {
@@ -205,6 +206,7 @@ struct CNIRound {
                 result.burstDel.append(completion)
             }
             result.burstDelWall.append(deleted.wall.seconds)
+            result.burstDelMachineBusy.append(deleted.machineBusy)
 
             try checker.deleted(
                 launch.run(invocation(.delete, attachments[0], configuration)), attachments[0], implementation.name)

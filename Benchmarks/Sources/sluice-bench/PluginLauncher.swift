@@ -40,6 +40,9 @@ struct PluginBatch {
     var completions: [PluginCompletion]
     /// From the release to the last exit.
     var wall: Duration
+    /// Share of all cores busy (any process, the kernel included) over the same interval, from `/proc/stat`: on a
+    /// shared machine it tells whether the plugins had the cores to themselves.
+    var machineBusy: Double?
 }
 
 /// Starts plugin processes inside one node namespace and waits for them, timing each from its start to its exit.
@@ -105,6 +108,7 @@ final class NodeLauncher {
         for launch in prepared {
             children.append(try launch.start(gate: gate, namespace: kind == .setns ? nodeDescriptor : -1))
         }
+        let before = CPUCounters.read()
         let release = clock.now
         let tokens = [UInt8](repeating: 1, count: children.count)
         guard write(gate.write, tokens, tokens.count) == tokens.count else {
@@ -145,7 +149,10 @@ final class NodeLauncher {
                 status: $0.status, stdout: String(decoding: $0.stdout, as: UTF8.self), wall: $0.finished! - release,
                 cpu: $0.cpu)
         }
-        return PluginBatch(completions: completions, wall: children.map { $0.finished! }.max()! - release)
+        let after = CPUCounters.read()
+        return PluginBatch(
+            completions: completions, wall: children.map { $0.finished! }.max()! - release,
+            machineBusy: before.flatMap { before in after.flatMap { $0.busyFraction(since: before) } })
     }
 
     private func duration(_ time: timeval) -> Duration {
@@ -234,4 +241,27 @@ private func pipeCloseOnExec() throws -> (read: Int32, write: Int32) {
     _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
     _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
     return (ends[0], ends[1])
+}
+
+/// The machine's CPU time so far (the `cpu` line of `/proc/stat`, in clock ticks): busy is everything but idle and
+/// I/O wait.
+struct CPUCounters {
+    var busy: UInt64
+    var total: UInt64
+
+    static func read() -> CPUCounters? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+        else { return nil }
+        let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard fields.count >= 5 else { return nil }
+        let total = fields.prefix(8).reduce(0, +)
+        return CPUCounters(busy: total - fields[3] - fields[4], total: total)
+    }
+
+    /// Busy share of all cores since `earlier`; nil when no tick passed (the interval was too short to tell).
+    func busyFraction(since earlier: CPUCounters) -> Double? {
+        guard total > earlier.total else { return nil }
+        return Double(busy - earlier.busy) / Double(total - earlier.total)
+    }
 }
