@@ -80,7 +80,7 @@ final class NodeLauncher {
         try run([invocation], timeout: timeout).completions[0]
     }
 
-    /// Starts every invocation at once (back to back, without waiting in between), then waits for all of them.
+    /// Forks a child per invocation, releases them all at once through the gate, then waits for all of them.
     ///
     /// - Throws: when a process cannot be started, or when they have not all exited within `timeout` (those
     ///   still running are killed first).
