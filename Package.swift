@@ -126,11 +126,14 @@ let package = Package(
             path: "Benchmarks/Sources/RoutingWorkload",
             swiftSettings: swiftSettings
         ),
+        // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md). The bench's own C shim starts
+        // CNI plugins inside a node namespace (fork, setns, execve) without a wrapper program's exec in every timing.
+        .systemLibrary(name: "CBenchSpawn", path: "Benchmarks/Sources/CBenchSpawn"),
         .executableTarget(
             name: "sluice-bench",
             dependencies: [
                 "NFTables", "NFTablesNetlink", "NetNamespace", "ServiceProxy", "SluiceAgent", "KubeAPI",
-                "NetworkPolicy", "GatewayRouting", "RoutingWorkload", "Overlay", "LinkNetlink",
+                "NetworkPolicy", "GatewayRouting", "RoutingWorkload", "Overlay", "LinkNetlink", "CBenchSpawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

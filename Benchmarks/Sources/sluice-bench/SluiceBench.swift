@@ -7,10 +7,10 @@ struct SluiceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-bench",
         abstract:
-            "Measures Sluice's Service programming and datapath against kube-proxy's layouts, NetworkPolicy, and Gateway routing (root for all but routing).",
+            "Measures Sluice's Service programming and datapath against kube-proxy's layouts, NetworkPolicy, Gateway routing, the overlay and CNI (root for all but routing).",
         subcommands: [
             RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, RoutingBenchmark.self,
-            OverlayBenchmark.self,
+            OverlayBenchmark.self, CNIBenchmark.self,
         ],
         defaultSubcommand: RunBenchmarks.self)
 }

@@ -140,6 +140,7 @@ enum BenchNamespaces {
             source.setEventHandler {
                 let names = live.withLock { $0 }
                 for name in names { try? NetworkNamespace(path: "/run/netns/\(name)").delete() }
+                BenchScratchDirectories.removeAll()
                 FileHandle.standardError.write(
                     Data("sluice-bench: interrupted, deleted \(names.count) namespaces\n".utf8))
                 exit(128 + sig)
@@ -147,6 +148,30 @@ enum BenchNamespaces {
             source.resume()
             handlers.append(source)
         }
+    }
+}
+
+/// Scratch directories under /tmp (the CNI scenario's IPAM stores), registered like namespaces so that an
+/// interrupt removes them too.
+enum BenchScratchDirectories {
+    private static let live = Mutex<Set<String>>([])
+
+    /// Creates `/tmp/sluice-bench-ROLE-PID-HEX`; its name says which run left it should removal ever fail.
+    static func create(_ role: String) throws -> String {
+        let path = "/tmp/sluice-bench-\(role)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        live.withLock { _ = $0.insert(path) }
+        return path
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+        live.withLock { _ = $0.remove(path) }
+    }
+
+    /// Removes every registered directory (the signal handler's cleanup).
+    static func removeAll() {
+        for path in live.withLock({ $0 }) { remove(path) }
     }
 }
 
