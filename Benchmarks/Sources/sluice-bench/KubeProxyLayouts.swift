@@ -17,10 +17,36 @@ struct KubeProxyNFTablesLayout {
         return "service-\(shortHash(portName, length: 8))-\(portName)"
     }
 
-    func endpointChain(_ index: Int, _ slot: Int) -> String {
+    func endpointChain(_ index: Int, _ slot: Int, generation: Int = 0) -> String {
         let portName = "\(ServiceSet.namespace)/\(services.name(index))/tcp/\(ServiceSet.portName)"
-        let target = "\(services.endpoint(index, slot))/\(ServiceSet.targetPort)"
+        let target = "\(services.endpoint(index, slot, generation: generation))/\(ServiceSet.targetPort)"
         return "endpoint-\(shortHash(portName + target, length: 8))-\(portName)__\(target)"
+    }
+
+    /// kube-proxy's partial sync when endpoint `slot` of Service `index` is replaced (the change Sluice's "one
+    /// endpoint" scenario makes): the new endpoint's chain, the Service chain flushed and rewritten with the new
+    /// dispatch, the old endpoint's chain flushed and deleted — one `nft -f` transaction.
+    func endpointChange(_ index: Int, slot changed: Int) -> String {
+        let t = "ip \(Self.table)"
+        let ip = services.clusterIP(index)
+        let service = serviceChain(index)
+        let fresh = endpointChain(index, changed, generation: 1)
+        let address = services.endpoint(index, changed, generation: 1)
+        var out = "add chain \(t) \(fresh)\n"
+        out += "add rule \(t) \(fresh) ip saddr \(address) jump mark-for-masquerade\n"
+        out += "add rule \(t) \(fresh) meta l4proto tcp dnat to \(address):\(ServiceSet.targetPort)\n"
+        out += "flush chain \(t) \(service)\n"
+        out +=
+            "add rule \(t) \(service) ip daddr \(ip) ip saddr != \(ServiceSet.clusterCIDR) jump mark-for-masquerade\n"
+        let vmap = (0..<services.endpointsPerService).map { slot in
+            "\(slot) : goto \(slot == changed ? fresh : endpointChain(index, slot))"
+        }
+        out +=
+            "add rule \(t) \(service) numgen random mod \(services.endpointsPerService) vmap { "
+            + vmap.joined(separator: ", ") + " }\n"
+        out += "flush chain \(t) \(endpointChain(index, changed))\n"
+        out += "delete chain \(t) \(endpointChain(index, changed))\n"
+        return out
     }
 
     /// The whole ruleset (fixed part, then per-Service chains and elements).
@@ -124,9 +150,48 @@ struct KubeProxyIPTablesLayout {
         "KUBE-SVC-" + shortHash("\(ServiceSet.namespace)/\(services.name(index)):\(ServiceSet.portName)tcp", length: 16)
     }
 
-    func endpointChain(_ index: Int, _ slot: Int) -> String {
+    func endpointChain(_ index: Int, _ slot: Int, generation: Int = 0) -> String {
         let key = "\(ServiceSet.namespace)/\(services.name(index)):\(ServiceSet.portName)tcp"
-        return "KUBE-SEP-" + shortHash(key + services.endpoint(index, slot) + ":\(ServiceSet.targetPort)", length: 16)
+        let target = services.endpoint(index, slot, generation: generation)
+        return "KUBE-SEP-" + shortHash(key + target + ":\(ServiceSet.targetPort)", length: 16)
+    }
+
+    /// kube-proxy's partial sync (`MinimizeIPTablesRestore`) for the same change: `KUBE-SERVICES` is always
+    /// rewritten whole (every Service's dispatch rule), plus the changed Service's chain, the new endpoint chain,
+    /// and the old one deleted; `iptables-restore --noflush` keeps every other chain.
+    func endpointChange(_ index: Int, slot changed: Int) -> String {
+        let svc = serviceChain(index)
+        let fresh = endpointChain(index, changed, generation: 1)
+        let stale = endpointChain(index, changed)
+        var out = "*nat\n:KUBE-SERVICES - [0:0]\n:\(svc) - [0:0]\n:\(fresh) - [0:0]\n:\(stale) - [0:0]\n"
+        for i in 0..<services.count {
+            let portName = "\(ServiceSet.namespace)/\(services.name(i)):\(ServiceSet.portName)"
+            out +=
+                "-A KUBE-SERVICES -m comment --comment \"\(portName) cluster IP\" -d \(services.clusterIP(i))/32 -p tcp"
+                + " -m tcp --dport \(ServiceSet.servicePort) -j \(serviceChain(i))\n"
+        }
+        out +=
+            "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in"
+            + " this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n"
+        let portName = "\(ServiceSet.namespace)/\(services.name(index)):\(ServiceSet.portName)"
+        let match = "-d \(services.clusterIP(index))/32 -p tcp -m tcp --dport \(ServiceSet.servicePort)"
+        out +=
+            "-A \(svc) -m comment --comment \"\(portName) cluster IP\" \(match) ! -s \(ServiceSet.clusterCIDR) -j KUBE-MARK-MASQ\n"
+        let n = services.endpointsPerService
+        for slot in 0..<n {
+            let sep = slot == changed ? fresh : endpointChain(index, slot)
+            if slot < n - 1 {
+                out +=
+                    "-A \(svc) -m statistic --mode random --probability \(String(format: "%0.10f", 1.0 / Double(n - slot))) -j \(sep)\n"
+            } else {
+                out += "-A \(svc) -j \(sep)\n"
+            }
+        }
+        let address = services.endpoint(index, changed, generation: 1)
+        out += "-A \(fresh) -s \(address)/32 -j KUBE-MARK-MASQ\n"
+        out += "-A \(fresh) -m tcp -p tcp -j DNAT --to-destination \(address):\(ServiceSet.targetPort)\n"
+        out += "-X \(stale)\nCOMMIT\n"
+        return out
     }
 
     func render() -> String {

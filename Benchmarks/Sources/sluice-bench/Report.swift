@@ -91,11 +91,13 @@ struct Report: Codable {
             md += "| \(mebibytes(row.samples { $0.batchBytes.map(Double.init) }.median)) |\n"
         }
 
-        md += "\n## Services: changes after the cold sync (Sluice; compile + encode + apply, bytes sent)\n\n"
+        md +=
+            "\n## Services: changes after the cold sync (Sluice: compile + encode + apply, bytes sent; kube-proxy layouts: their partial sync loaded by their tool)\n\n"
         md += "| Services × endpoints | one endpoint (watch event) | one endpoint (whole snapshot) "
         md +=
-            "| one Service added | 1% endpoint churn | sluiced, one endpoint (snapshot) | sluiced, one endpoint (event) |\n"
-        md += "|---|---:|---:|---:|---:|---:|---:|\n"
+            "| one Service added | 1% endpoint churn | sluiced, one endpoint (snapshot) | sluiced, one endpoint (event) "
+            + "| kube-proxy nftables, one endpoint (partial sync, nft -f) | kube-proxy iptables, one endpoint (partial restore) |\n"
+        md += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         for row in services {
             func cell(_ figures: (SluiceTrialResult) -> IncrementalFigures?) -> String {
                 let times = row.samples { figures($0)?.total }
@@ -105,7 +107,9 @@ struct Report: Codable {
             let churned = row.sluice.first?.churnServices.map { " (\($0) Services)" } ?? ""
             md += "| \(row.label) | \(cell(\.endpointChange)) | \(cell(\.snapshotChange)) | \(cell(\.serviceAdded)) "
             md += "| \(cell(\.churn))\(churned) | \(humanSpread(row.daemonSamples(\.daemonChange))) "
-            md += "| \(humanSpread(row.streamedSamples(\.daemonChange))) |\n"
+            md += "| \(humanSpread(row.streamedSamples(\.daemonChange))) "
+            md += "| \(humanSpread(Samples(values: row.kubeProxyNFTables.compactMap(\.change)))) "
+            md += "| \(humanSpread(Samples(values: row.kubeProxyIPTables.compactMap(\.change)))) |\n"
         }
 
         md += "\n## Peak memory (RSS of the process doing the work)\n\n"

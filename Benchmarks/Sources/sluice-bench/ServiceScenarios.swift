@@ -26,6 +26,8 @@ struct PeerTrial: Codable, Sendable {
     var peakRSSBytes: Int
     /// The harness's RSS when it started the loader: a lower bound of what `peakRSSBytes` can show.
     var harnessRSSBytes: Int
+    /// Wall time of kube-proxy's partial sync for one endpoint change, loaded the same way (absent in older runs).
+    var change: Double?
 }
 
 /// Everything measured for one Service set size.
@@ -245,11 +247,46 @@ struct ServiceBenchmark {
             guard outcome.status == 0 else { throw BenchError("\(command.joined(separator: " ")) failed") }
             try verifyPeer(implementation, set, namespace: name)
             let latency = try topology.map { try probeLatency($0, set) }
+            let change = set.count >= 2 ? try peerChange(implementation, set, file: file, namespace: name) : nil
             let trial = PeerTrial(
                 load: outcome.wall.seconds, peakRSSBytes: outcome.maxRSSKiB * 1024,
-                harnessRSSBytes: outcome.parentRSSKiB * 1024)
+                harnessRSSBytes: outcome.parentRSSKiB * 1024, change: change)
             return (trial, latency)
         }
+    }
+
+    /// kube-proxy's partial sync for the one-endpoint change Sluice's trial makes (endpoint 3 of the changed
+    /// Service replaced), loaded by the same tool into the loaded namespace and checked: the new endpoint's DNAT
+    /// is there, the old one's chain is gone.
+    private func peerChange(
+        _ implementation: Implementation, _ set: ServiceSet, file: String, namespace: String
+    ) throws -> Double {
+        let index = set.changedIndex
+        let text =
+            implementation == .kubeProxyNFTables
+            ? KubeProxyNFTablesLayout(services: set).endpointChange(index, slot: 3)
+            : KubeProxyIPTablesLayout(services: set).endpointChange(index, slot: 3)
+        let changeFile = file + ".change"
+        try text.write(toFile: changeFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: changeFile) }
+        let command =
+            implementation == .kubeProxyNFTables
+            ? ["ip", "netns", "exec", namespace, "nft", "-f", changeFile]
+            : ["ip", "netns", "exec", namespace, iptablesRestore, "--noflush", changeFile]
+        let outcome = try spawn(command)
+        guard outcome.status == 0 else { throw BenchError("\(command.joined(separator: " ")) failed") }
+        let fresh = "\(set.endpoint(index, 3, generation: 1)):\(ServiceSet.targetPort)"
+        let stale = "\(set.endpoint(index, 3)):\(ServiceSet.targetPort)"
+        let listing =
+            implementation == .kubeProxyNFTables
+            ? try runTool([
+                "ip", "netns", "exec", namespace, "nft", "list", "table", "ip", KubeProxyNFTablesLayout.table,
+            ])
+            : try runTool(["ip", "netns", "exec", namespace, iptablesSave, "-t", "nat"])
+        guard listing.contains(fresh + "\n") || listing.contains(fresh + " "), !listing.contains("to \(stale)\n"),
+            !listing.contains("--to-destination \(stale)\n")
+        else { throw BenchError("\(implementation) partial sync did not replace \(stale) by \(fresh)") }
+        return outcome.wall.seconds
     }
 
     /// Lists what the peer's tool loaded: every Service in the dispatch and every endpoint's DNAT must be there.
