@@ -29,6 +29,8 @@ public actor ServiceSyncer {
     public private(set) var lastReport: Report?
     public var healthChecks: [HealthCheck] { proxy.healthChecks }
     public var programmedElementCount: Int { proxy.programmedElementCount }
+    /// Services with programmed frontends.
+    public var programmedServiceCount: Int { proxy.serviceNames.count }
 
     /// - Parameters:
     ///   - connection: opened in the namespace to program.

@@ -48,6 +48,11 @@ struct Sluiced: AsyncParsableCommand {
             """)
     var cniDataDirectory = CNIAllocations.defaultDataDirectory
 
+    @Option(
+        name: .customLong("metrics-bind-address"),
+        help: "HOST:PORT for /metrics, /healthz and /readyz (empty: off).")
+    var metricsBindAddress = "127.0.0.1:10249"
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
@@ -114,6 +119,10 @@ struct Sluiced: AsyncParsableCommand {
             return
         }
         let health = try HealthCheckServer()
+        let metrics = AgentMetrics(sources: ["manifests"])
+        let metricsServer =
+            try metricsBindAddress.isEmpty ? nil : MetricsServer(address: metricsBindAddress, metrics: metrics)
+        defer { metricsServer?.stop() }
         let repairs = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
@@ -126,18 +135,31 @@ struct Sluiced: AsyncParsableCommand {
         for await snapshot in source.snapshots() {
             if !isFirst { for diagnostic in snapshot.diagnostics { logger.error("\(diagnostic)") } }
             isFirst = false
+            let started = ContinuousClock.now
+            var synced = false
             do {
                 try await syncer.sync(snapshot)
+                synced = true
                 for (port, problem) in health.update(await syncer.healthChecks) {
                     logger.error("health check node port \(port): \(problem)")
                 }
             } catch {
                 logger.error("sync failed: \(error)")
             }
-            do { try await policies.sync(snapshot, allocations: allocations()) } catch {
+            let elapsed = ContinuousClock.now - started
+            metrics.recordSync(
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                succeeded: synced)
+            let allocated = allocations()
+            do { try await policies.sync(snapshot, allocations: allocated) } catch {
                 logger.error("policy sync failed: \(error)")
             }
             syncOverlay(snapshot)
+            metrics.recordProgrammed(
+                services: await syncer.programmedServiceCount, endpoints: await syncer.programmedElementCount,
+                policyElements: await policies.programmedElementCount,
+                cniAllocations: allocated.values.reduce(0) { $0 + $1.count })
+            if synced { metrics.markReady("manifests") }
         }
     }
 

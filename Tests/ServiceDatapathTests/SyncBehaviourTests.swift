@@ -72,7 +72,29 @@ struct SyncBehaviourTests {
                     == "web-2"
             }
             #expect(moved, "sluiced log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+
+            // Its own endpoints, on 127.0.0.1:10249 of the node: metrics, health, readiness.
+            let metrics = try Self.get("/metrics", in: lab)
+            #expect(metrics.hasPrefix("HTTP/1.1 200"), "\(metrics)")
+            #expect(metrics.contains("sluice_programmed_services 1\n"), "\(metrics)")
+            let syncs = metrics.split(separator: "\n").first {
+                $0.hasPrefix("sluice_sync_proxy_rules_duration_seconds_count ")
+            }
+            #expect((syncs?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= 2, "\(metrics)")
+            #expect(metrics.contains("sluice_sync_proxy_rules_duration_seconds_bucket{le=\"+Inf\"}"))
+            #expect(try Self.get("/readyz", in: lab).hasPrefix("HTTP/1.1 200"))
+            let health = try Self.get("/healthz", in: lab)
+            #expect(health.hasPrefix("HTTP/1.1 200") && health.contains("\"lastUpdated\": \"20"), "\(health)")
+            #expect(try Self.get("/nothing", in: lab).hasPrefix("HTTP/1.1 404"))
         }
+    }
+
+    /// An HTTP GET to sluiced's metrics address inside the node namespace (bash's /dev/tcp: no curl needed).
+    static func get(_ path: String, in lab: ServiceLab) throws -> String {
+        try lab.topology.node.exec([
+            "bash", "-c",
+            "exec 3<>/dev/tcp/127.0.0.1/10249; printf 'GET \(path) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3",
+        ])
     }
 
     /// Service syncs the daemon has logged so far.
