@@ -9,5 +9,6 @@ struct Sluice: ParsableCommand {
         abstract: "Compile and inspect Sluice's data plane from Kubernetes manifests (no root needed).",
         subcommands: [
             CompileCommand.self, TraceCommand.self, PolicyCommand.self, RouteCommand.self, DemoCommand.self,
+            StatusCommand.self,
         ])
 }

@@ -86,6 +86,13 @@ struct SyncBehaviourTests {
             let health = try Self.get("/healthz", in: lab)
             #expect(health.hasPrefix("HTTP/1.1 200") && health.contains("\"lastUpdated\": \"20"), "\(health)")
             #expect(try Self.get("/nothing", in: lab).hasPrefix("HTTP/1.1 404"))
+            // `sluice status` reads the same endpoint.
+            let sluice = URL(fileURLWithPath: SluicedRestartTests.sluiced).deletingLastPathComponent()
+                .appendingPathComponent("sluice").path
+            let status = try lab.topology.node.exec([sluice, "status"])
+            #expect(status.contains("healthy, ready") && status.contains("Services programmed:     1 ("), "\(status)")
+            let json = try lab.topology.node.exec([sluice, "status", "-o", "json"])
+            #expect(json.contains("\"services\":1"), "\(json)")
         }
     }
 
