@@ -78,8 +78,8 @@ import Testing
     static let labels = ["ov-under", "ov-node-a", "ov-node-b", "ov-pod-a", "ov-pod-b"]
     static let logger = Logger(label: "overlay-test")
 
-    /// TCP and UDP both ways, source addresses kept, and a 1400-byte ping with DF set.
-    static func expectPodToPodTraffic(_ cluster: Cluster, ipv6: Bool = false) throws {
+    /// TCP and UDP both ways, source addresses kept, and a full-size ping (1400 bytes by default) with DF set.
+    static func expectPodToPodTraffic(_ cluster: Cluster, ipv6: Bool = false, pingSize: Int = 1400) throws {
         let servers = try (0..<2).map { index in
             try NameServer(name: "pod-\(index + 1)", in: cluster.pods[index], tcpPorts: [8080], udpPorts: [8081])
         }
@@ -92,9 +92,9 @@ import Testing
             let udp = udpRequest(from: cluster.pods[from], to: target, port: 8081)
             #expect(udp == .reply("pod-\(to + 1) \(source)"), "UDP pod \(from + 1) → pod \(to + 1)")
             let ping = try cluster.pods[from].execStatus([
-                "ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1400", target,
+                "ping", "-c", "1", "-W", "2", "-M", "do", "-s", "\(pingSize)", target,
             ])
-            #expect(ping.status == 0, "1400-byte ping pod \(from + 1) → pod \(to + 1): \(ping)")
+            #expect(ping.status == 0, "\(pingSize)-byte ping pod \(from + 1) → pod \(to + 1): \(ping)")
         }
     }
 
@@ -254,6 +254,51 @@ import Testing
             #expect(!routes.contains("fd00:10:244:3::"), "\(routes)")
             #expect(routes.contains("fd00:10:244:2::/64 via fd00:198:18::2 dev eth0"), "\(routes)")
             try Self.expectPodToPodTraffic(cluster, ipv6: true)
+        }
+    }
+
+    /// VXLAN between nodes that talk IPv6 only: the device takes 70 bytes of overhead (MTU 1430 on a 1500-byte
+    /// underlay), routes, neighbours and FDB entries are IPv6, and IPv6 pods reach each other with full-size
+    /// packets (1380 bytes of ICMPv6 payload: 1428 on the wire, no fragmentation).
+    @Test func vxlanOverAnIPv6UnderlayCarriesIPv6PodTraffic() throws {
+        try withTestNamespaces(Self.labels) { namespaces in
+            let cluster = try Self.build(namespaces)
+            var macs: [String] = []
+            var syncers: [OverlaySyncer] = []
+            for index in 0..<2 {
+                let number = index + 1
+                try cluster.pods[index].ipBatch(["link set eth0 mtu 1430"])
+                try cluster.nodes[index].ipBatch(["link set pod0 mtu 1430"])
+                let settings = OverlaySyncer.VXLANSettings(
+                    underlayDevice: "eth0", localAddress: InetAddress("fd00:198:18::\(number)")!,
+                    vtepAddress: InetAddress("fd00:10:244:\(number)::")!)
+                let syncer = OverlaySyncer(
+                    mode: .vxlan(settings), connection: cluster.connections[index], logger: Self.logger)
+                let device = try #require(try syncer.prepareDevice())
+                #expect(device.mtu == 1430, "IPv6 encapsulation: 1500 - 70")
+                macs.append(try #require(device.mac).description)
+                syncers.append(syncer)
+            }
+            let nodes = (0..<2).map { index in
+                Node(
+                    metadata: ObjectMeta(
+                        name: ["a", "b"][index],
+                        annotations: [
+                            VTEPAnnotation.mac: macs[index], VTEPAnnotation.address: "fd00:10:244:\(index + 1)::",
+                        ]),
+                    spec: NodeSpec(podCIDRs: ["fd00:10:244:\(index + 1)::/64"]),
+                    status: NodeStatus(addresses: [NodeAddress(type: .internalIP, address: "fd00:198:18::\(index + 1)")]
+                    ))
+            }
+            for (index, name) in ["a", "b"].enumerated() {
+                let report = try syncers[index].sync(
+                    OverlayCompiler.compile(nodes: nodes, localNode: name, backend: .vxlan))
+                #expect(report.failures.isEmpty, "\(report)")
+                #expect(report.added == 3)
+            }
+            let fdb = try cluster.nodes[0].execStatus(["bridge", "fdb", "show", "dev", Self.vxlanDevice])
+            #expect(fdb.stdout.contains("dst fd00:198:18::2"), "\(fdb)")
+            try Self.expectPodToPodTraffic(cluster, ipv6: true, pingSize: 1380)
         }
     }
 
