@@ -57,26 +57,7 @@ public final class HealthCheckServer: Sendable {
     }
 
     private static func listen(port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HealthCheckError.system("socket", errno) }
-        var on: Int32 = 1
-        var off: Int32 = 0
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in6()
-        address.sin6_family = sa_family_t(AF_INET6)
-        address.sin6_port = port.bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-            }
-        }
-        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
-            let code = errno
-            close(fd)
-            throw HealthCheckError.system("listen on health check port \(port)", code)
-        }
-        return fd
+        try LocalHTTP.listen(host: nil, port: port, what: "health check port \(port)")
     }
 
     private func serve() {
@@ -104,29 +85,14 @@ public final class HealthCheckServer: Sendable {
 
     private func respond(_ client: Int32, _ check: HealthCheck?) {
         defer { close(client) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        // Read the request head (until the blank line), so closing never discards unread bytes: that would
-        // make the kernel answer the client with a reset instead of our response.
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        while request.count < 16384 {
-            let n = recv(client, &buffer, buffer.count, 0)
-            guard n > 0 else { break }
-            request += buffer[0..<n]
-            if request.count >= 4 && request.suffix(4) == [13, 10, 13, 10] { break }
-        }
+        _ = LocalHTTP.readRequestPath(client)
         let count = check?.localEndpoints ?? 0
         let body = """
             {"service":{"namespace":"\(check?.service.namespace ?? "")","name":"\(check?.service.name ?? "")"},\
             "localEndpoints":\(count),"serviceProxyHealthy":true}
             """
-        let status = count > 0 ? "200 OK" : "503 Service Unavailable"
-        let response =
-            "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
-            + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        _ = response.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-        shutdown(client, Int32(SHUT_WR))
+        LocalHTTP.respond(
+            client, status: count > 0 ? "200 OK" : "503 Service Unavailable", type: "application/json", body: body)
     }
 }
 

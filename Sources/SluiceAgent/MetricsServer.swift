@@ -143,31 +143,7 @@ public final class MetricsServer: Sendable {
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...])
         else { throw HealthCheckError.system("--metrics-bind-address \(address): expected HOST:PORT", EINVAL) }
         let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HealthCheckError.system("socket", errno) }
-        var on: Int32 = 1
-        var off: Int32 = 0
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
-        var socketAddress = sockaddr_in6()
-        socketAddress.sin6_family = sa_family_t(AF_INET6)
-        socketAddress.sin6_port = port.bigEndian
-        let text = host.contains(":") ? host : (host.isEmpty || host == "0.0.0.0" ? "::" : "::ffff:" + host)
-        guard inet_pton(AF_INET6, text, &socketAddress.sin6_addr) == 1 else {
-            close(fd)
-            throw HealthCheckError.system("--metrics-bind-address \(address): not an address", EINVAL)
-        }
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-            }
-        }
-        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
-            let code = errno
-            close(fd)
-            throw HealthCheckError.system("listen on \(address)", code)
-        }
-        return fd
+        return try LocalHTTP.listen(host: host, port: port, what: address)
     }
 
     private func serve() {
@@ -183,20 +159,8 @@ public final class MetricsServer: Sendable {
 
     private func respond(_ client: Int32) {
         defer { close(client) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var request: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        while request.count < 16384 {
-            let n = recv(client, &buffer, buffer.count, 0)
-            guard n > 0 else { break }
-            request += buffer[0..<n]
-            if request.count >= 4 && request.suffix(4) == [13, 10, 13, 10] { break }
-        }
-        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
-        let path = line.count >= 2 ? String(line[1].split(separator: "?").first ?? "") : ""
         let (status, type, body): (String, String, String) =
-            switch path {
+            switch LocalHTTP.readRequestPath(client) {
             case "/metrics": ("200 OK", "text/plain; version=0.0.4", metrics.exposition())
             case "/healthz":
                 (metrics.isHealthy() ? "200 OK" : "503 Service Unavailable", "application/json", metrics.healthBody())
@@ -205,9 +169,6 @@ public final class MetricsServer: Sendable {
                     ? ("200 OK", "text/plain", "ok\n") : ("503 Service Unavailable", "text/plain", "not ready\n")
             default: ("404 Not Found", "text/plain", "not found\n")
             }
-        let response =
-            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\n"
-            + "Connection: close\r\n\r\n\(body)"
-        _ = response.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        LocalHTTP.respond(client, status: status, type: type, body: body)
     }
 }
