@@ -73,6 +73,8 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
         var resourceVersion: String?
         var listedOnce = false
         var failures = 0
+        // 410s since the last event: a server that keeps answering 410 to fresh lists is backed off, not hammered.
+        var goneInARow = 0
         while !Task.isCancelled {
             do {
                 if resourceVersion == nil {
@@ -91,6 +93,7 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
                     Object.self, resource, from: resourceVersion!, timeoutSeconds: watchTimeoutSeconds
                 ) { event in
                     failures = 0
+                    goneInARow = 0
                     switch event {
                     case .added(let object), .modified(let object):
                         known[Self.key(object.metadata)] = object.metadata
@@ -115,6 +118,8 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
             } catch KubeClientError.gone(let message) {
                 logger.info("\(resource): \(message); relisting")
                 resourceVersion = nil
+                goneInARow += 1
+                if goneInARow > 1 { try? await Task.sleep(for: backoff(after: goneInARow - 1)) }
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
