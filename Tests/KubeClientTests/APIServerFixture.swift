@@ -19,13 +19,13 @@ struct APIServerFixture: Sendable {
     ///   - tokenInFile: the kubeconfig names a token file (re-read per request) instead of holding the token.
     ///   - listen: runs the server's listen (e.g. inside a test namespace); by default on this thread.
     static func with<T>(
-        tokenInFile: Bool = false, listen: (@Sendable () throws -> Int)? = nil,
+        tokenInFile: Bool = false, listen: ((TestAPIServer) throws -> Int)? = nil,
         _ body: (APIServerFixture) async throws -> T
     ) async throws -> T {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
         let server = TestAPIServer(token: "token-1", certificates: certificates)
-        let port = try listen?() ?? server.start()
+        let port = try listen?(server) ?? server.start()
         defer { server.stop() }
         let fixture = APIServerFixture(server: server, port: port, directory: certificates.directory)
         try "token-1\n".write(toFile: fixture.tokenPath, atomically: true, encoding: .utf8)
