@@ -11,7 +11,9 @@ public struct ClusterConfiguration: Sendable, Equatable {
     public var certificateAuthority: Data?
     /// PEM client certificate chain and key for mutual TLS, or `nil`.
     public var clientCertificate: Data?
+    /// PEM private key of `clientCertificate`.
     public var clientKey: Data?
+    /// The bearer token, if any (sent with or instead of a client certificate).
     public var credential: Credential
     /// Skips server certificate verification (kubeconfig's `insecure-skip-tls-verify`).
     public var insecureSkipTLSVerify: Bool
@@ -24,6 +26,7 @@ public struct ClusterConfiguration: Sendable, Equatable {
         case tokenFile(String)
     }
 
+    /// A configuration from its parts (tests; kubeconfig and in-cluster build one too).
     public init(
         server: String, certificateAuthority: Data? = nil, clientCertificate: Data? = nil, clientKey: Data? = nil,
         credential: Credential = .none, insecureSkipTLSVerify: Bool = false

@@ -14,6 +14,7 @@ public enum KubeClientError: Error, CustomStringConvertible, Sendable, Equatable
     /// The kubeconfig or in-cluster environment does not say how to reach the server.
     case configuration(String)
 
+    /// The failure in words, for logs.
     public var description: String {
         switch self {
         case .gone(let message): "resource version too old (410 Gone): \(message)"

@@ -10,8 +10,11 @@ import NIOSSL
 /// One page of a LIST: its objects, the list's resourceVersion (where a watch starts) and the token of the
 /// next page (`nil` on the last one).
 public struct ListPage<Object: KubernetesObject>: Sendable {
+    /// The page's objects, decoded.
     public var items: [Object]
+    /// The list's `metadata.resourceVersion`: a watch from here misses nothing.
     public var resourceVersion: String
+    /// `metadata.continue`, or `nil` on the last page.
     public var continueToken: String?
 }
 
@@ -28,10 +31,12 @@ public enum WatchEvent<Object: KubernetesObject>: Sendable {
 /// newline-separated JSON events, decoded into the KubeAPI model. It keeps no state between calls; the
 /// resume/relist policy lives in `Reflector`.
 public final class KubernetesClient: Sendable {
+    /// Where and as whom it connects.
     public let configuration: ClusterConfiguration
     private let http: HTTPClient
     private let logger: Logger
 
+    /// Sets up TLS (CA, client certificate) once; the token is read per request.
     public init(configuration: ClusterConfiguration, logger: Logger = Logger(label: "kube-client")) throws {
         self.configuration = configuration
         self.logger = logger
@@ -70,7 +75,8 @@ public final class KubernetesClient: Sendable {
         do {
             let list = try JSONDecoder().decode(ObjectList<Object>.self, from: Data(buffer: body))
             let next = list.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
-            return ListPage(items: list.items, resourceVersion: list.metadata.resourceVersion ?? "", continueToken: next)
+            return ListPage(
+                items: list.items, resourceVersion: list.metadata.resourceVersion ?? "", continueToken: next)
         } catch let error as DecodingError {
             throw KubeClientError.malformed("list of \(resource): \(error)")
         }
@@ -104,7 +110,8 @@ public final class KubernetesClient: Sendable {
         }
     }
 
-    static func decodeEvent<Object: KubernetesObject>(_ line: Data, resource: APIResource) throws -> WatchEvent<Object> {
+    static func decodeEvent<Object: KubernetesObject>(_ line: Data, resource: APIResource) throws -> WatchEvent<Object>
+    {
         let decoder = JSONDecoder()
         let header: EventHeader
         do {

@@ -10,6 +10,7 @@ public final class ObjectCache<Object: KubernetesObject>: Sendable {
     }
     private let state = Mutex(State())
 
+    /// An empty cache that has not synced.
     public init() {}
 
     /// Folds one reflector event in.
@@ -37,6 +38,7 @@ public final class ObjectCache<Object: KubernetesObject>: Sendable {
         return objects.keys.sorted().map { objects[$0]! }
     }
 
+    /// How many objects it holds (metrics, tests).
     public var count: Int { state.withLock { $0.objects.count } }
 
     private static func key(_ object: Object) -> String { "\(object.metadata.namespace)/\(object.metadata.name)" }

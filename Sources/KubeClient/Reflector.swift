@@ -26,15 +26,21 @@ public enum WatchRestart: Sendable, Equatable {
 /// It remembers the metadata of delivered objects only (not the objects), so a relist can report what
 /// vanished meanwhile without holding a second copy of the cluster.
 public struct Reflector<Object: KubernetesObject>: Sendable {
+    /// The connection it lists and watches through.
     public let client: KubernetesClient
+    /// What it watches.
     public let resource: APIResource
+    /// Objects per LIST page: large clusters are listed in bounded responses.
     public var pageSize: Int
     /// The server closes each watch after this long (jittered by the server in real clusters); we resume.
     public var watchTimeoutSeconds: Int
+    /// The first retry delay after a failure; it doubles per failure in a row.
     public var initialBackoff: Duration
+    /// The longest retry delay.
     public var maximumBackoff: Duration
     private let logger: Logger
 
+    /// A reflector for `type` objects at `resource`; `run` starts it.
     public init(
         _ type: Object.Type, client: KubernetesClient, resource: APIResource, pageSize: Int = 500,
         watchTimeoutSeconds: Int = 300, initialBackoff: Duration = .milliseconds(200),

@@ -10,16 +10,25 @@ import ServiceProxy
 public final class APIServerSource: Sendable {
     /// The source names used for readiness (`AgentMetrics.markReady`) and change notifications.
     public enum Source {
+        /// Services (into the Service syncer).
         public static let services = "services"
+        /// EndpointSlices (into the Service syncer).
         public static let endpointSlices = "endpointslices"
+        /// Namespaces (policy cache).
         public static let namespaces = "namespaces"
+        /// Pods, cluster-wide (policy cache).
         public static let pods = "pods"
+        /// NetworkPolicies (policy cache).
         public static let networkPolicies = "networkpolicies"
+        /// Nodes (zone, overlay).
         public static let nodes = "nodes"
+        /// Every source: the agent is ready when each has been listed and applied.
         public static let all: Set<String> = [services, endpointSlices, namespaces, pods, networkPolicies, nodes]
     }
 
+    /// The connection every informer shares.
     public let client: KubernetesClient
+    /// The caches the policy and overlay syncers snapshot.
     public let namespaces = ObjectCache<Namespace>()
     public let pods = ObjectCache<Pod>()
     public let networkPolicies = ObjectCache<NetworkPolicy>()
@@ -62,7 +71,9 @@ public final class APIServerSource: Sendable {
         }
     }
 
-    private func fill<Object: KubernetesObject>(_ cache: ObjectCache<Object>, _ resource: APIResource, _ name: String)
+    private func fill<Object: KubernetesObject>(
+        _ cache: ObjectCache<Object>, _ resource: APIResource, _ name: String
+    )
         async
     {
         let trigger = self.trigger
@@ -122,7 +133,9 @@ public final class APIServerSource: Sendable {
         func upsert(_ service: Service) -> ServiceEvent {
             let errors = service.validate()
             guard errors.isEmpty else {
-                for error in errors { logger.error("Service \(service.namespacedName): \(error.path): \(error.message)") }
+                for error in errors {
+                    logger.error("Service \(service.namespacedName): \(error.path): \(error.message)")
+                }
                 return .serviceDeleted(name(service.metadata))
             }
             return .service(service)

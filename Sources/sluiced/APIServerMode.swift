@@ -73,9 +73,11 @@ extension Sluiced {
         for await round in trigger.rounds(minimumInterval: .milliseconds(Int64(minSyncPeriod * 1000))) {
             var applied: Set<String> = []
             // Services wait for both of their lists: a Service without its slices would briefly reject traffic.
-            let servicesListed = !unready.contains(APIServerSource.Source.services)
+            let servicesListed =
+                !unready.contains(APIServerSource.Source.services)
                 || round.listed.contains(APIServerSource.Source.services)
-            let slicesListed = !unready.contains(APIServerSource.Source.endpointSlices)
+            let slicesListed =
+                !unready.contains(APIServerSource.Source.endpointSlices)
                 || round.listed.contains(APIServerSource.Source.endpointSlices)
             if !round.changed.isDisjoint(with: serviceSources) && servicesListed && slicesListed {
                 let started = ContinuousClock.now

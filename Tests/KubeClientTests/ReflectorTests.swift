@@ -33,7 +33,8 @@ struct ReflectorTests {
             maximumBackoff: .milliseconds(200), logger: logger)
         let task = Task {
             await reflector.run(
-                handle: { recorder.handle($0) }, restarted: { restart in recorder.restarts.withLock { $0.append(restart) } })
+                handle: { recorder.handle($0) },
+                restarted: { restart in recorder.restarts.withLock { $0.append(restart) } })
         }
         defer { task.cancel() }
         try await body(recorder)
