@@ -12,7 +12,8 @@ import SluiceAgent
 extension Sluiced {
     /// `--kubeconfig` / `--in-cluster`: list and watch the API server. Services and EndpointSlices are folded into
     /// the Service syncer as they arrive and flushed at most once per `--min-sync-period`; policies and the overlay
-    /// are recompiled from the caches when their kinds change. Each source is ready once its first list is applied.
+    /// are recompiled from the caches when their kinds change. Each source is ready once its first list is applied;
+    /// with `--once` it exits then.
     func runFromAPIServer(logger: Logger) async throws {
         let cluster =
             if let kubeconfig { try ClusterConfiguration.kubeconfig(at: kubeconfig) } else {
@@ -136,7 +137,12 @@ extension Sluiced {
             }
             // A first list whose sync failed (or waited for its partner) is retried in a later round.
             for name in round.listed.subtracting(applied) { trigger.changed(name, initialList: true) }
+            if once && unready.isEmpty { break }
         }
+        serviceInformers.cancel()
+        clusterInformers.cancel()
+        await serviceInformers.value
+        await clusterInformers.value
         try await client.shutdown()
     }
 }

@@ -45,7 +45,7 @@ struct Sluiced: AsyncParsableCommand {
     @Option(name: .customLong("nodeport-addresses"), help: "CIDRs whose local addresses answer NodePorts (repeatable).")
     var nodePortAddresses: [String] = []
 
-    @Flag(help: "Sync once and exit (no watching).")
+    @Flag(help: "Sync once and exit (no watching; with the API server: once every initial list is applied).")
     var once = false
 
     @Option(help: "Pod network between nodes from their Node objects: none, vxlan or host-gw.")

@@ -22,6 +22,15 @@ struct SluicedAPISourceTests {
             try fixture.server.apply(APIServerFixture.service("web"), in: services)
             try fixture.server.apply(APIServerFixture.slice("web", addresses: ["10.244.1.5"]), in: slices)
 
+            // --once: exits after every initial list is applied.
+            let once = try namespace.execStatus([
+                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "--cni-data-dir", "", "--once",
+            ])
+            #expect(once.status == 0, "\(once)")
+            let afterOnce = (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice"]).stdout) ?? ""
+            #expect(afterOnce.contains("10.96.0.10 . tcp . 80"), "\(afterOnce)")
+
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-api-\(UUID()).log")
             defer { try? FileManager.default.removeItem(at: log) }
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
