@@ -49,6 +49,9 @@ public final class KubernetesClient: Sendable {
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key), format: .pem))
         }
         if configuration.insecureSkipTLSVerify { tls.certificateVerification = .none }
+        // Closing a connection waits for the peer's close_notify; a watch being abandoned (shutdown, --once)
+        // should not hold the agent for the default 5 s.
+        tls.shutdownTimeout = .seconds(1)
         // No read timeout: a watch is quiet for as long as nothing changes (the server's timeoutSeconds and our
         // deadline end it instead).
         var http = HTTPClient.Configuration(
