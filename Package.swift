@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C modules: only the *Netlink kernel targets may import these.
@@ -72,12 +75,28 @@ let package = Package(
         ),
         .target(name: "ConntrackNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
 
+        // The API server's list/watch protocol over HTTPS, decoding into KubeAPI's objects.
+        .target(
+            name: "KubeClient",
+            dependencies: [
+                "KubeAPI",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Agent: sources, reconcile loop, health checks.
         .target(
             name: "SluiceAgent",
             dependencies: [
                 "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "NetworkPolicy", "ConntrackNetlink",
-                "Overlay", "LinkNetlink",
+                "Overlay", "LinkNetlink", "KubeClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -200,6 +219,19 @@ let package = Package(
             name: "OverlayTests",
             dependencies: [
                 "Overlay", "SluiceAgent", "KubeAPI", "LinkNetlink", "SluiceTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubeClientTests",
+            dependencies: [
+                "KubeClient", "KubeAPI", "SluiceAgent", "ServiceProxy", "SluiceTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -14,6 +14,8 @@ packages=(
     # Container runtimes that drive sluice-cni in Tests/CNIRuntimeTests (podman's CNI backend, containerd's ctr),
     # the OCI runtime they use, busybox as the image, and the reference CNI plugins for side-by-side timings.
     podman containerd runc busybox-static containernetworking-plugins
+    # The test API server's CA and certificates are made at test time with the openssl tool (KubeClientTests).
+    openssl
 )
 
 missing=()

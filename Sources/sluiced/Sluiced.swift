@@ -2,6 +2,7 @@ import ArgumentParser
 import ConntrackNetlink
 import Foundation
 import KubeAPI
+import KubeClient
 import Logging
 import NFTablesNetlink
 import NetworkPolicy
@@ -19,11 +20,21 @@ struct Sluiced: AsyncParsableCommand {
             Runs in the network namespace it is started in (use `ip netns exec` to target another). With
             --manifests it loads a directory of YAML/JSON manifests and applies every change made to it;
             invalid objects are logged with their file, kind, name and field and everything else is programmed.
+            With --kubeconfig or --in-cluster it lists and watches the API server instead.
             On start it adopts an existing Sluice table without disturbing established connections.
             """)
 
-    @Option(help: "A directory (or file) of manifests to load and watch.")
-    var manifests: String
+    @Option(help: "A directory (or file) of manifests to load and watch (the default source).")
+    var manifests: String?
+
+    @Option(help: "Watch the API server of this kubeconfig's current context instead of manifests.")
+    var kubeconfig: String?
+
+    @Flag(help: "Watch the API server with this pod's service account instead of manifests.")
+    var inCluster = false
+
+    @Option(help: "API source: seconds between Service rule syncs at least (changes in between are batched).")
+    var minSyncPeriod = 1.0
 
     @Option(help: "The name of this node (its Node object, local endpoints).")
     var nodeName: String
@@ -34,7 +45,7 @@ struct Sluiced: AsyncParsableCommand {
     @Option(name: .customLong("nodeport-addresses"), help: "CIDRs whose local addresses answer NodePorts (repeatable).")
     var nodePortAddresses: [String] = []
 
-    @Flag(help: "Sync once and exit (no watching).")
+    @Flag(help: "Sync once and exit (no watching; with the API server: once every initial list is applied).")
     var once = false
 
     @Option(help: "Pod network between nodes from their Node objects: none, vxlan or host-gw.")
@@ -60,6 +71,11 @@ struct Sluiced: AsyncParsableCommand {
     var verbosity = 1
 
     func validate() throws {
+        let sources = [manifests != nil, kubeconfig != nil, inCluster].filter { $0 }.count
+        guard sources == 1 else {
+            throw ValidationError("give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster")
+        }
+        guard minSyncPeriod >= 0 else { throw ValidationError("--min-sync-period must not be negative") }
         guard ["none", "vxlan", "host-gw"].contains(overlay) else {
             throw ValidationError("--overlay \(overlay): expected none, vxlan or host-gw")
         }
@@ -72,6 +88,7 @@ struct Sluiced: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "sluiced")
+        guard let manifests else { return try await runFromAPIServer(logger: logger) }
         let source = ManifestDirectorySource(
             paths: [manifests], alsoWatch: cniDataDirectory.isEmpty ? [] : [cniDataDirectory])
         let cniDirectory = cniDataDirectory
@@ -163,7 +180,7 @@ struct Sluiced: AsyncParsableCommand {
         }
     }
 
-    private func cidrs(_ texts: [String], _ flag: String) throws -> [IPCIDR] {
+    func cidrs(_ texts: [String], _ flag: String) throws -> [IPCIDR] {
         try texts.map { text in
             guard let cidr = IPCIDR(text) else { throw ValidationError("--\(flag) \(text): not a CIDR") }
             return cidr

@@ -1,0 +1,219 @@
+import AsyncHTTPClient
+import Foundation
+import KubeAPI
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOSSL
+
+/// One page of a LIST: its objects, the list's resourceVersion (where a watch starts) and the token of the
+/// next page (`nil` on the last one).
+public struct ListPage<Object: KubernetesObject>: Sendable {
+    /// The page's objects, decoded.
+    public var items: [Object]
+    /// The list's `metadata.resourceVersion`: a watch from here misses nothing.
+    public var resourceVersion: String
+    /// `metadata.continue`, or `nil` on the last page.
+    public var continueToken: String?
+}
+
+/// One event of a WATCH stream, decoded: objects as KubeAPI values, bookmarks as the resourceVersion they
+/// carry. `ERROR` events are thrown (`KubeClientError.gone` for 410) and never appear here.
+public enum WatchEvent<Object: KubernetesObject>: Sendable {
+    case added(Object)
+    case modified(Object)
+    case deleted(Object)
+    case bookmark(resourceVersion: String)
+}
+
+/// Talks the API server's list/watch protocol over HTTPS: paginated LISTs and chunked WATCH streams of
+/// newline-separated JSON events, decoded into the KubeAPI model. It keeps no state between calls; the
+/// resume/relist policy lives in `Reflector`.
+public final class KubernetesClient: Sendable {
+    /// Where and as whom it connects.
+    public let configuration: ClusterConfiguration
+    private let http: HTTPClient
+    private let logger: Logger
+
+    /// Sets up TLS (CA, client certificate) once; the token is read per request.
+    public init(configuration: ClusterConfiguration, logger: Logger = Logger(label: "kube-client")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca = configuration.certificateAuthority {
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca)))
+        }
+        if let certificate = configuration.clientCertificate, let key = configuration.clientKey {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificate)).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key), format: .pem))
+        }
+        if configuration.insecureSkipTLSVerify { tls.certificateVerification = .none }
+        // Closing a connection waits for the peer's close_notify; a watch being abandoned (shutdown, --once)
+        // should not hold the agent for the default 5 s.
+        tls.shutdownTimeout = .seconds(1)
+        // No read timeout: a watch is quiet for as long as nothing changes (the server's timeoutSeconds and our
+        // deadline end it instead).
+        var http = HTTPClient.Configuration(
+            tlsConfiguration: tls, timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10)))
+        http.httpVersion = .http1Only
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+    }
+
+    /// Closes the connection pool; call once no request is running.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// One page of `resource`: at most `limit` objects, starting at `continueToken`.
+    public func list<Object: KubernetesObject>(
+        _ type: Object.Type, _ resource: APIResource, limit: Int, continueToken: String?
+    ) async throws -> ListPage<Object> {
+        var query = selectors(resource)
+        query.append(("limit", String(limit)))
+        if let continueToken { query.append(("continue", continueToken)) }
+        let response = try await http.execute(try request(resource.path, query), timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 512 << 20)
+        try Self.check(response.status, body: body)
+        do {
+            let list = try JSONDecoder().decode(ObjectList<Object>.self, from: Data(buffer: body))
+            let next = list.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
+            return ListPage(
+                items: list.items, resourceVersion: list.metadata.resourceVersion ?? "", continueToken: next)
+        } catch let error as DecodingError {
+            throw KubeClientError.malformed("list of \(resource): \(error)")
+        }
+    }
+
+    /// Watches `resource` from `resourceVersion` (with bookmarks), calling `handle` for each event in order until
+    /// the server ends the stream (normally after `timeoutSeconds`), which returns, or it fails, which throws.
+    public func watch<Object: KubernetesObject>(
+        _ type: Object.Type, _ resource: APIResource, from resourceVersion: String, timeoutSeconds: Int,
+        handle: (WatchEvent<Object>) async throws -> Void
+    ) async throws {
+        var query = selectors(resource)
+        query += [
+            ("watch", "true"), ("allowWatchBookmarks", "true"), ("resourceVersion", resourceVersion),
+            ("timeoutSeconds", String(timeoutSeconds)),
+        ]
+        let response = try await http.execute(
+            try request(resource.path, query), timeout: .seconds(Int64(timeoutSeconds) + 30))
+        if response.status != .ok {
+            try Self.check(response.status, body: try await response.body.collect(upTo: 1 << 20))
+        }
+        var pending = Data()
+        for try await chunk in response.body {
+            pending.append(contentsOf: chunk.readableBytesView)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[pending.startIndex..<newline]
+                pending = Data(pending[(newline + 1)...])
+                guard !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) else { continue }
+                try await handle(try Self.decodeEvent(Data(line), resource: resource))
+            }
+        }
+    }
+
+    static func decodeEvent<Object: KubernetesObject>(_ line: Data, resource: APIResource) throws -> WatchEvent<Object>
+    {
+        let decoder = JSONDecoder()
+        let header: EventHeader
+        do {
+            header = try decoder.decode(EventHeader.self, from: line)
+        } catch {
+            throw KubeClientError.malformed("watch event of \(resource): \(error)")
+        }
+        func object() throws -> Object {
+            do {
+                return try decoder.decode(EventBody<Object>.self, from: line).object
+            } catch {
+                throw KubeClientError.malformed("\(header.type) event of \(resource): \(error)")
+            }
+        }
+        switch header.type {
+        case "ADDED": return .added(try object())
+        case "MODIFIED": return .modified(try object())
+        case "DELETED": return .deleted(try object())
+        case "BOOKMARK": return .bookmark(resourceVersion: header.object.metadata?.resourceVersion ?? "")
+        case "ERROR":
+            let code = header.object.code ?? 0
+            let message = header.object.message ?? ""
+            if code == 410 { throw KubeClientError.gone(message) }
+            throw KubeClientError.watchError(code: code, message: message)
+        default:
+            throw KubeClientError.malformed("watch event of \(resource) with type \"\(header.type)\"")
+        }
+    }
+
+    private func selectors(_ resource: APIResource) -> [(String, String)] {
+        var query: [(String, String)] = []
+        if let selector = resource.labelSelector { query.append(("labelSelector", selector)) }
+        if let selector = resource.fieldSelector { query.append(("fieldSelector", selector)) }
+        return query
+    }
+
+    private func request(_ path: String, _ query: [(String, String)]) throws -> HTTPClientRequest {
+        var components = URLComponents()
+        components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        // `+` is a space to some servers' form decoding; label selectors never need it literally.
+        let encoded = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+        var request = HTTPClientRequest(url: configuration.server + path + (encoded.isEmpty ? "" : "?" + encoded))
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "sluiced")
+        if let token = try configuration.bearerToken() {
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        }
+        return request
+    }
+
+    private static func check(_ status: HTTPResponseStatus, body: ByteBuffer) throws {
+        guard status != .ok else { return }
+        let message =
+            (try? JSONDecoder().decode(StatusObject.self, from: Data(buffer: body)).message)
+            ?? String(buffer: body)
+        switch status.code {
+        case 410: throw KubeClientError.gone(message)
+        case 401, 403: throw KubeClientError.unauthorized(status: Int(status.code), message: message)
+        default: throw KubeClientError.httpStatus(Int(status.code), message)
+        }
+    }
+}
+
+/// `metav1.ListMeta` and the items of a `*List` response.
+struct ObjectList<Object: KubernetesObject>: Decodable {
+    struct Meta: Decodable {
+        var resourceVersion: String?
+        var `continue`: String?
+    }
+    var metadata: Meta
+    var items: [Object]
+
+    enum CodingKeys: String, CodingKey { case metadata, items }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        metadata = try container.decode(Meta.self, forKey: .metadata)
+        items = try container.decodeIfPresent([Object].self, forKey: .items) ?? []
+    }
+}
+
+/// What every watch event has: its type, and enough of the object for bookmarks (resourceVersion) and
+/// errors (a `Status`: code and message).
+struct EventHeader: Decodable {
+    struct Object: Decodable {
+        struct Meta: Decodable { var resourceVersion: String? }
+        var metadata: Meta?
+        var code: Int?
+        var message: String?
+    }
+    var type: String
+    var object: Object
+}
+
+struct EventBody<Object: Decodable>: Decodable {
+    var object: Object
+}
+
+/// `metav1.Status`, for the message of an error response.
+struct StatusObject: Decodable {
+    var message: String?
+}

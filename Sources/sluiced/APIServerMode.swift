@@ -1,0 +1,148 @@
+import ConntrackNetlink
+import Foundation
+import KubeAPI
+import KubeClient
+import Logging
+import NFTablesNetlink
+import NetworkPolicy
+import Overlay
+import ServiceProxy
+import SluiceAgent
+
+extension Sluiced {
+    /// `--kubeconfig` / `--in-cluster`: list and watch the API server. Services and EndpointSlices are folded into
+    /// the Service syncer as they arrive and flushed at most once per `--min-sync-period`; policies and the overlay
+    /// are recompiled from the caches when their kinds change. Each source is ready once its first list is applied;
+    /// with `--once` it exits then.
+    func runFromAPIServer(logger: Logger) async throws {
+        let cluster =
+            if let kubeconfig { try ClusterConfiguration.kubeconfig(at: kubeconfig) } else {
+                try ClusterConfiguration.inCluster()
+            }
+        let client = try KubernetesClient(configuration: cluster, logger: logger)
+        let metrics = AgentMetrics(sources: APIServerSource.Source.all)
+        let trigger = SyncTrigger()
+        let source = APIServerSource(client: client, trigger: trigger, logger: logger) { restart in
+            metrics.recordWatchRestart()
+            logger.info("watch restarted: \(restart)")
+        }
+        let metricsServer =
+            try metricsBindAddress.isEmpty ? nil : MetricsServer(address: metricsBindAddress, metrics: metrics)
+        defer { metricsServer?.stop() }
+        let clusterInformers = Task { await source.runClusterInformers() }
+        defer { clusterInformers.cancel() }
+
+        // The node's zone (topology-aware routing) and the overlay's first plan come from the Node list.
+        while !source.nodes.hasSynced { try await Task.sleep(for: .milliseconds(50)) }
+        let nodes = source.nodes.snapshot()
+        let zone = nodes.first { $0.metadata.name == nodeName }?.metadata.labels["topology.kubernetes.io/zone"]
+        var config = ProxyConfiguration(
+            nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
+            nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
+        config.masqueradePodEgress = overlay != "none"
+        let syncer = ServiceSyncer(
+            configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
+            logger: logger)
+        let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
+        let backend: OverlayBackend? =
+            switch overlay {
+            case "vxlan": .vxlan
+            case "host-gw": .hostGateway
+            default: nil
+            }
+        let overlaySyncer = try backend.map {
+            try OverlaySetup.syncer(backend: $0, nodeName: nodeName, nodes: nodes, logger: logger)
+        }
+        let serviceInformers = Task { await source.runServiceInformers(into: syncer) }
+        defer { serviceInformers.cancel() }
+        let health = try HealthCheckServer()
+        let repairs = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(resyncPeriod))
+                do { try await syncer.repairDrift() } catch { logger.error("drift repair failed: \(error)") }
+                do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
+            }
+        }
+        defer { repairs.cancel() }
+
+        let cniDirectory = cniDataDirectory
+        let serviceSources: Set = [APIServerSource.Source.services, APIServerSource.Source.endpointSlices]
+        let policySources: Set = [
+            APIServerSource.Source.namespaces, APIServerSource.Source.pods, APIServerSource.Source.networkPolicies,
+        ]
+        var unready = APIServerSource.Source.all
+        for await round in trigger.rounds(minimumInterval: .milliseconds(Int64(minSyncPeriod * 1000))) {
+            var applied: Set<String> = []
+            // Services wait for both of their lists: a Service without its slices would briefly reject traffic.
+            let servicesListed =
+                !unready.contains(APIServerSource.Source.services)
+                || round.listed.contains(APIServerSource.Source.services)
+            let slicesListed =
+                !unready.contains(APIServerSource.Source.endpointSlices)
+                || round.listed.contains(APIServerSource.Source.endpointSlices)
+            if !round.changed.isDisjoint(with: serviceSources) && servicesListed && slicesListed {
+                let started = ContinuousClock.now
+                var synced = false
+                do {
+                    try await syncer.flush()
+                    synced = true
+                    applied.formUnion(serviceSources)
+                    for (port, problem) in health.update(await syncer.healthChecks) {
+                        logger.error("health check node port \(port): \(problem)")
+                    }
+                } catch {
+                    logger.error("sync failed: \(error)")
+                }
+                let elapsed = ContinuousClock.now - started
+                metrics.recordSync(
+                    seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                    succeeded: synced)
+            } else if !round.changed.isDisjoint(with: serviceSources) {
+                // The other list is still coming: fold this round into the next one.
+                for name in round.changed.intersection(serviceSources) {
+                    trigger.changed(name, initialList: round.listed.contains(name))
+                }
+            }
+            let snapshot = source.snapshot()
+            let allocated = cniDirectory.isEmpty ? [:] : CNIAllocations.read(dataDirectory: cniDirectory)
+            if !round.changed.isDisjoint(with: policySources) {
+                do {
+                    try await policies.sync(snapshot, allocations: allocated)
+                    applied.formUnion(policySources)
+                } catch {
+                    logger.error("policy sync failed: \(error)")
+                }
+            }
+            if round.changed.contains(APIServerSource.Source.nodes) {
+                if let overlaySyncer, let backend {
+                    let plan = OverlayCompiler.compile(nodes: snapshot.nodes, localNode: nodeName, backend: backend)
+                    for problem in plan.problems { logger.error("\(problem)") }
+                    do {
+                        let report = try overlaySyncer.sync(plan)
+                        for failure in report.failures { logger.error("overlay: \(failure)") }
+                    } catch {
+                        logger.error("overlay sync failed: \(error)")
+                    }
+                }
+                applied.insert(APIServerSource.Source.nodes)
+            }
+            metrics.recordProgrammed(
+                services: await syncer.programmedServiceCount, endpoints: await syncer.programmedElementCount,
+                policyElements: await policies.programmedElementCount,
+                cniAllocations: allocated.values.reduce(0) { $0 + $1.count })
+            for name in round.listed.intersection(applied) where unready.contains(name) {
+                unready.remove(name)
+                metrics.markReady(name)
+                logger.info("source ready: \(name)")
+            }
+            // A first list whose sync failed (or waited for its partner) is retried in a later round.
+            for name in round.listed.subtracting(applied) { trigger.changed(name, initialList: true) }
+            if once && unready.isEmpty { break }
+        }
+        serviceInformers.cancel()
+        clusterInformers.cancel()
+        await serviceInformers.value
+        await clusterInformers.value
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import KubeAPI
+import SluiceTestSupport
+import Testing
+
+/// The real `sluiced --kubeconfig` in a test namespace, fed by the test API server listening inside it: what is
+/// created, changed and deleted through the API shows up in the namespace's nftables table.
+@Suite(.requiresRoot)
+struct SluicedAPISourceTests {
+    static var sluiced: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sluiced")
+            .path
+    }
+
+    @Test func servicesAndSlicesFromTheAPIServerReachTheKernel() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.sluiced), "sluiced not built at \(Self.sluiced)")
+        let namespace = try TestNamespace.make("api")
+        defer { try? namespace.delete() }
+        try await APIServerFixture.with(listen: { server in try namespace.run { try server.start() } }) { fixture in
+            let services = APIServerFixture.servicesPath
+            let slices = APIServerFixture.slicesPath
+            try fixture.server.apply(APIServerFixture.service("web"), in: services)
+            try fixture.server.apply(APIServerFixture.slice("web", addresses: ["10.244.1.5"]), in: slices)
+
+            // --once: exits after every initial list is applied.
+            let once = try namespace.execStatus([
+                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "--cni-data-dir", "", "--once",
+            ])
+            #expect(once.status == 0, "\(once)")
+            let afterOnce = (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice"]).stdout) ?? ""
+            #expect(afterOnce.contains("10.96.0.10 . tcp . 80"), "\(afterOnce)")
+
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-api-\(UUID()).log")
+            defer { try? FileManager.default.removeItem(at: log) }
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            daemon.arguments = [
+                "netns", "exec", namespace.name, Self.sluiced, "--kubeconfig", fixture.kubeconfigPath,
+                "--node-name", "node-a", "--cluster-cidr", "10.244.0.0/16", "--min-sync-period", "0.2",
+                "--cni-data-dir", "",
+            ]
+            let output = try FileHandle(forWritingTo: log)
+            daemon.standardOutput = output
+            daemon.standardError = output
+            daemon.standardInput = FileHandle.nullDevice
+            try daemon.run()
+            defer {
+                daemon.terminate()
+                daemon.waitUntilExit()
+            }
+            func table() -> String {
+                (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice"]).stdout) ?? ""
+            }
+            func logged() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+            // Created: programmed once both initial lists are in, and the agent is ready.
+            let created = await eventually(timeout: .seconds(120)) {
+                table().contains("10.96.0.10 . tcp . 80") && table().contains("10.244.1.5")
+            }
+            #expect(created, "table:\n\(table())\nsluiced log:\n\(logged())")
+            let ready = await eventually(timeout: .seconds(30)) {
+                (try? Self.get("/readyz", in: namespace).hasPrefix("HTTP/1.1 200")) ?? false
+            }
+            #expect(ready, "sluiced log:\n\(logged())")
+
+            // Changed: the endpoint moves.
+            try fixture.server.apply(APIServerFixture.slice("web", addresses: ["10.244.1.6"]), in: slices)
+            let moved = await eventually(timeout: .seconds(30)) {
+                table().contains("10.244.1.6") && !table().contains("10.244.1.5")
+            }
+            #expect(moved, "table:\n\(table())")
+
+            // A dropped watch resumes (counted) and later changes still arrive.
+            fixture.server.dropWatches()
+            try fixture.server.apply(APIServerFixture.service("api", clusterIP: "10.96.0.11"), in: services)
+            try fixture.server.apply(APIServerFixture.slice("api", addresses: ["10.244.1.7"]), in: slices)
+            let added = await eventually(timeout: .seconds(30)) {
+                table().contains("10.96.0.11 . tcp . 80") && table().contains("10.244.1.7")
+            }
+            #expect(added, "table:\n\(table())\nsluiced log:\n\(logged())")
+            let metrics = try Self.get("/metrics", in: namespace)
+            let restarts = metrics.split(separator: "\n").first { $0.hasPrefix("sluice_watch_restarts_total ") }
+            #expect((restarts?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= 1, "\(metrics)")
+
+            // Deleted: the frontend and its endpoint leave the kernel.
+            fixture.server.delete("default/web", in: services)
+            fixture.server.delete("default/web-abc", in: slices)
+            let deleted = await eventually(timeout: .seconds(30)) {
+                !table().contains("10.96.0.10 . tcp . 80") && !table().contains("10.244.1.6")
+                    && table().contains("10.96.0.11 . tcp . 80")
+            }
+            #expect(deleted, "table:\n\(table())")
+        }
+    }
+
+    /// An HTTP GET to sluiced's metrics address inside the namespace (bash's /dev/tcp: no curl needed).
+    static func get(_ path: String, in namespace: TestNamespace) throws -> String {
+        try namespace.exec([
+            "bash", "-c",
+            "exec 3<>/dev/tcp/127.0.0.1/10249; printf 'GET \(path) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3",
+        ])
+    }
+}
