@@ -60,7 +60,11 @@ swift format lint --strict --recursive Sources Tests Package.swift Benchmarks
 
 echo "== test"
 status=0
-swift test "${scratch[@]}" 2>&1 | tee "$logs/test" || status=$?
+swift test "${scratch[@]}" --skip KubeClientTests 2>&1 | tee "$logs/test" || status=$?
+# The API client's tests time watches and reconnects on Swift concurrency's thread pool; with every other suite
+# running beside them (many block their threads on sockets and processes) two cores starve that pool, so they run
+# on their own afterwards.
+swift test "${scratch[@]}" --skip-build --filter KubeClientTests 2>&1 | tee -a "$logs/test" || status=$?
 
 # The benchmark harness's smoke run, so it never rots (figures come from full runs, see Benchmarks/README.md).
 if [ "$(id -u)" -eq 0 ]; then
