@@ -144,6 +144,22 @@ public final class KubernetesClient: Sendable {
         }
     }
 
+    /// Merges `annotations` into Node `name`'s metadata with a JSON merge patch: how the agent advertises what
+    /// other nodes need to reach this one (its VTEP), touching nothing else of the object.
+    public func annotateNode(_ name: String, _ annotations: [String: String]) async throws {
+        guard let escaped = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else {
+            throw KubeClientError.malformed("node name \(name)")
+        }
+        var request = try request("/api/v1/nodes/\(escaped)", [])
+        request.method = .PATCH
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/merge-patch+json")
+        let patch = try JSONSerialization.data(
+            withJSONObject: ["metadata": ["annotations": annotations]], options: [.sortedKeys])
+        request.body = .bytes(ByteBuffer(data: patch))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        try Self.check(response.status, body: try await response.body.collect(upTo: 1 << 20))
+    }
+
     private func selectors(_ resource: APIResource) -> [(String, String)] {
         var query: [(String, String)] = []
         if let selector = resource.labelSelector { query.append(("labelSelector", selector)) }

@@ -71,6 +71,15 @@ public final class OverlaySyncer {
     private let connection: LinkConnection
     private let logger: Logger
     private var device: Link?
+
+    /// The VXLAN device once prepared (its MAC is what this node advertises); `nil` for host-gw.
+    public var vxlanDevice: Link? { device }
+
+    /// This node's VTEP address, as advertised in `sluice.dev/vtep-ip`; `nil` for host-gw.
+    public var vtepAddress: String? {
+        if case .vxlan(let settings) = mode { return settings.vtepAddress.description }
+        return nil
+    }
     private var routes: Set<OverlayRoute> = []
     private var neighbors: Set<OverlayNeighbor> = []
     private var fdbEntries: Set<OverlayFDBEntry> = []

@@ -51,7 +51,20 @@ extension Sluiced {
             default: nil
             }
         let overlaySyncer = try backend.map {
-            try OverlaySetup.syncer(backend: $0, nodeName: nodeName, nodes: nodes, logger: logger)
+            try OverlaySetup.syncer(
+                backend: $0, nodeName: nodeName, nodes: nodes, deriveMissingMAC: true, logger: logger)
+        }
+        // Advertise this node's VTEP on its Node object: the other nodes read it from there.
+        let advertisement = OverlaySetup.advertisement(
+            device: overlaySyncer?.vxlanDevice, vtep: overlaySyncer?.vtepAddress,
+            node: nodes.first { $0.metadata.name == nodeName })
+        if !advertisement.isEmpty {
+            do {
+                try await client.annotateNode(nodeName, advertisement)
+                logger.info("advertised VTEP", metadata: ["annotations": "\(advertisement)"])
+            } catch {
+                logger.error("cannot annotate Node \(nodeName) with its VTEP: \(error)")
+            }
         }
         let serviceInformers = Task { await source.runServiceInformers(into: syncer) }
         defer { serviceInformers.cancel() }

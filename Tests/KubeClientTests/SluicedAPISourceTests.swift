@@ -102,4 +102,46 @@ struct SluicedAPISourceTests {
             "exec 3<>/dev/tcp/127.0.0.1/10249; printf 'GET \(path) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3",
         ])
     }
+
+    /// With `--overlay vxlan` and a Node object without VTEP annotations, the agent creates its device with a MAC
+    /// derived from the node name and writes `sluice.dev/vtep-mac` and `sluice.dev/vtep-ip` onto its Node through
+    /// the API (a merge patch): the other nodes read them from there.
+    @Test func theAgentAdvertisesItsVTEPOnItsNode() async throws {
+        let namespace = try TestNamespace.make("vtep")
+        defer { try? namespace.delete() }
+        // The underlay link holding the node's InternalIP (one end of a veth pair; nothing beyond it).
+        try namespace.ipBatch([
+            "link add eth0 type veth peer name eth0p", "address add 198.18.0.1/24 dev eth0", "link set eth0 up",
+            "link set eth0p up",
+        ])
+        try await APIServerFixture.with(listen: { server in try namespace.run { try server.start() } }) { fixture in
+            let nodes = "/api/v1/nodes"
+            try fixture.server.apply(
+                Node(
+                    metadata: ObjectMeta(name: "node-a"), spec: NodeSpec(podCIDRs: ["10.244.1.0/24"]),
+                    status: NodeStatus(addresses: [NodeAddress(type: .internalIP, address: "198.18.0.1")])),
+                in: nodes)
+            let once = try namespace.execStatus([
+                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "--overlay", "vxlan", "--cni-data-dir", "", "--once",
+            ])
+            #expect(once.status == 0, "\(once)")
+            let link = try namespace.exec(["ip", "-o", "link", "show", "sluice.vxlan"])
+            let stored = fixture.server.object("/node-a", in: nodes)
+            let annotations = (stored?["metadata"] as? [String: Any])?["annotations"] as? [String: String] ?? [:]
+            let mac = try #require(annotations["sluice.dev/vtep-mac"], "\(String(describing: stored)) \(once)")
+            #expect(link.contains("link/ether \(mac) "), "the device has the advertised MAC: \(link)")
+            #expect(mac.hasPrefix("0a:"), "locally administered, derived from the node name")
+            #expect(annotations["sluice.dev/vtep-ip"] == "10.244.1.0")
+
+            // Restarted with the annotations in place: the same MAC, nothing to write.
+            let again = try namespace.execStatus([
+                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "--overlay", "vxlan", "--cni-data-dir", "", "--once",
+            ])
+            #expect(again.status == 0, "\(again)")
+            #expect(!again.stderr.contains("advertised VTEP"), "\(again.stderr)")
+            #expect(try namespace.exec(["ip", "-o", "link", "show", "sluice.vxlan"]).contains(mac))
+        }
+    }
 }

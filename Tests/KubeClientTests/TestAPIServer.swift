@@ -181,7 +181,7 @@ final class TestAPIServer: Sendable {
         }
     }
 
-    fileprivate func handle(_ head: HTTPRequestHead, channel: any Channel) {
+    fileprivate func handle(_ head: HTTPRequestHead, body: Data, channel: any Channel) {
         let components = URLComponents(string: head.uri)
         let path = components?.path ?? head.uri
         var query: [String: String] = [:]
@@ -189,6 +189,10 @@ final class TestAPIServer: Sendable {
         let authorized = state.withLock { head.headers["Authorization"].first == "Bearer \($0.token)" }
         guard authorized else {
             respond(channel, path: path, query: query, status: .unauthorized, body: Self.status(401, "Unauthorized"))
+            return
+        }
+        if head.method == .PATCH, path.hasPrefix("/api/v1/nodes/") {
+            patchNode(channel, path: path, name: String(path.dropFirst("/api/v1/nodes/".count)), patch: body)
             return
         }
         guard let kind = Self.kinds[path] else {
@@ -199,6 +203,44 @@ final class TestAPIServer: Sendable {
             watch(channel, path: path, query: query)
         } else {
             list(channel, path: path, kind: kind, query: query)
+        }
+    }
+
+    /// A JSON merge patch of a Node's `metadata.annotations` (what an agent writes about its own node); the change
+    /// is a MODIFIED event like any other.
+    private func patchNode(_ channel: any Channel, path: String, name: String, patch: Data) {
+        let collection = "/api/v1/nodes"
+        let updated: Data? = state.withLock { state in
+            guard let stored = state.objects[collection]?["/\(name)"],
+                var object = try? JSONSerialization.jsonObject(with: stored.json) as? [String: Any],
+                let changes = try? JSONSerialization.jsonObject(with: patch) as? [String: Any],
+                let newAnnotations = (changes["metadata"] as? [String: Any])?["annotations"] as? [String: String]
+            else { return nil }
+            var metadata = object["metadata"] as? [String: Any] ?? [:]
+            var annotations = metadata["annotations"] as? [String: String] ?? [:]
+            annotations.merge(newAnnotations) { $1 }
+            state.revision += 1
+            metadata["annotations"] = annotations
+            metadata["resourceVersion"] = String(state.revision)
+            object["metadata"] = metadata
+            let json = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let replaced = Stored(key: stored.key, labels: stored.labels, json: json)
+            state.objects[collection]?["/\(name)"] = replaced
+            record(Event(revision: state.revision, type: "MODIFIED", path: collection, object: replaced), in: &state)
+            return json
+        }
+        if let updated {
+            respond(channel, path: path, query: [:], status: .ok, body: updated)
+        } else {
+            respond(
+                channel, path: path, query: [:], status: .notFound, body: Self.status(404, "node \(name) not found"))
+        }
+    }
+
+    /// The stored JSON of an object (`/name` for cluster-scoped kinds), for assertions.
+    func object(_ key: String, in path: String) -> [String: Any]? {
+        state.withLock { state in
+            state.objects[path]?[key].flatMap { try? JSONSerialization.jsonObject(with: $0.json) as? [String: Any] }
         }
     }
 
@@ -341,15 +383,18 @@ private final class RequestHandler: ChannelInboundHandler {
 
     private let server: TestAPIServer
     private var head: HTTPRequestHead?
+    private var body = Data()
 
     init(server: TestAPIServer) { self.server = server }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body: break
+        case .head(let head):
+            self.head = head
+            body = Data()
+        case .body(let buffer): body.append(contentsOf: buffer.readableBytesView)
         case .end:
-            if let head { server.handle(head, channel: context.channel) }
+            if let head { server.handle(head, body: body, channel: context.channel) }
             head = nil
         }
     }
