@@ -8,7 +8,8 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show what the local sluiced has programmed (counts, last sync, errors, health).",
         discussion: """
             Reads sluiced's /metrics, /healthz and /readyz on its --metrics-bind-address (run it where sluiced \
-            runs: the node, or `ip netns exec NODE sluice status` for a namespace-local daemon).
+            runs: the node, or `ip netns exec NODE sluice status` for a namespace-local daemon). Exits 1 when \
+            the daemon reports itself unhealthy, so it can serve as a liveness probe.
             """)
 
     @Option(help: "sluiced's --metrics-bind-address.")
@@ -45,6 +46,7 @@ struct StatusCommand: ParsableCommand {
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+            if health.status != 200 { throw ExitCode(1) }
             return
         }
         let ago = last > 0 ? String(format: "%.0f s ago", Date().timeIntervalSince1970 - last) : "never"
@@ -61,6 +63,7 @@ struct StatusCommand: ParsableCommand {
             "  syncs:                   \(syncs) (mean \(String(format: "%.1f ms", mean * 1000)), \(int("sluice_sync_errors_total")) failed)"
         )
         print("  watch restarts:          \(int("sluice_watch_restarts_total"))")
+        if health.status != 200 { throw ExitCode(1) }
     }
 }
 

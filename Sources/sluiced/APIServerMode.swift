@@ -127,6 +127,7 @@ extension Sluiced {
                 }
             }
             if round.changed.contains(APIServerSource.Source.nodes) {
+                writeCNIConfig(nodes: snapshot.nodes, overlayMTU: overlaySyncer?.vxlanDevice?.mtu, logger: logger)
                 if let overlaySyncer, let backend {
                     let plan = OverlayCompiler.compile(nodes: snapshot.nodes, localNode: nodeName, backend: backend)
                     for problem in plan.problems { logger.error("\(problem)") }

@@ -64,6 +64,14 @@ struct Sluiced: AsyncParsableCommand {
         help: "HOST:PORT for /metrics, /healthz and /readyz (empty: off).")
     var metricsBindAddress = "127.0.0.1:10249"
 
+    @Option(
+        name: .customLong("cni-conf"),
+        help: """
+            Write this node's CNI conflist here (e.g. /etc/cni/net.d/10-sluice.conflist), from its Node object's \
+            pod CIDRs, and rewrite it when they change. Empty: do not write one.
+            """)
+    var cniConfigPath = ""
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
@@ -118,6 +126,7 @@ struct Sluiced: AsyncParsableCommand {
             try OverlaySetup.syncer(backend: $0, nodeName: nodeName, nodes: first.nodes, logger: logger)
         }
         func syncOverlay(_ snapshot: ManifestSet) {
+            writeCNIConfig(nodes: snapshot.nodes, overlayMTU: overlaySyncer?.vxlanDevice?.mtu, logger: logger)
             guard let overlaySyncer, let backend else { return }
             let plan = OverlayCompiler.compile(nodes: snapshot.nodes, localNode: nodeName, backend: backend)
             for problem in plan.problems { logger.error("\(problem)") }
@@ -177,6 +186,22 @@ struct Sluiced: AsyncParsableCommand {
                 policyElements: await policies.programmedElementCount,
                 cniAllocations: allocated.values.reduce(0) { $0 + $1.count })
             if synced { metrics.markReady("manifests") }
+        }
+    }
+
+    /// Writes `--cni-conf` for this node from its Node object (no-op without the flag or a pod CIDR).
+    func writeCNIConfig(nodes: [Node], overlayMTU: Int?, logger: Logger) {
+        guard !cniConfigPath.isEmpty, let node = nodes.first(where: { $0.metadata.name == nodeName }) else { return }
+        guard let text = CNIConfigWriter.conflist(for: node, mtu: overlayMTU, masquerade: overlay == "none") else {
+            logger.warning("Node \(nodeName) has no pod CIDR yet: no CNI configuration written")
+            return
+        }
+        do {
+            if try CNIConfigWriter.write(text, to: cniConfigPath) {
+                logger.info("wrote CNI configuration", metadata: ["path": "\(cniConfigPath)"])
+            }
+        } catch {
+            logger.error("cannot write CNI configuration \(cniConfigPath): \(error)")
         }
     }
 

@@ -10,6 +10,35 @@ import Testing
 /// `sluice-cni` invoked as a runtime invokes it, against real namespaces: a test "node" namespace holds the
 /// bridge, host veths and nftables table; pod namespaces get the pod ends.
 @Suite(.requiresRoot) struct PluginKernelTests {
+    /// The conflist `sluiced --cni-conf` writes from a Node object works as the runtime hands it to the plugin
+    /// (one plugin's configuration with the list's name and version): a dual-stack pod gets one address from each
+    /// of the node's pod CIDRs, the first addresses are the bridge's gateways, the MTU is the overlay's.
+    @Test func theConflistSluicedWritesGivesPodsTheNodesPodCIDRs() throws {
+        try withTestNamespaces("cni-node", "cni-pod") { namespaces in
+            let harness = try PluginHarness(node: namespaces[0])
+            defer { harness.removeDataDirectory() }
+            let node = Node(
+                metadata: ObjectMeta(name: "node-a"),
+                spec: NodeSpec(podCIDRs: ["10.244.64.0/24", "fd00:10:244:64::/64"]))
+            let text = try #require(CNIConfigWriter.conflist(for: node, mtu: 1450, masquerade: false))
+            let list = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            var plugin = try #require((list["plugins"] as? [[String: Any]])?.first)
+            plugin["name"] = list["name"]
+            plugin["cniVersion"] = list["cniVersion"]
+            var ipam = try #require(plugin["ipam"] as? [String: Any])
+            ipam["dataDir"] = harness.dataDirectory
+            plugin["ipam"] = ipam
+            plugin["bridge"] = harness.bridge
+            let configuration = String(decoding: try JSONSerialization.data(withJSONObject: plugin), as: UTF8.self)
+            let result = try harness.add(containerID: "c-conf", pod: namespaces[1], configuration: configuration)
+            #expect(result.resultAddresses == ["10.244.64.2/24", "fd00:10:244:64::2/64"])
+            let link = try namespaces[1].exec(["ip", "-o", "link", "show", "eth0"])
+            #expect(link.contains("mtu 1450"), "\(link)")
+            let routes = try namespaces[1].exec(["ip", "route"]) + (try namespaces[1].exec(["ip", "-6", "route"]))
+            #expect(routes.contains("default via 10.244.64.1") && routes.contains("default via fd00:10:244:64::1"))
+        }
+    }
+
     /// With the pod's identity in `CNI_ARGS` (as kubelet's runtimes pass it), ADD records it beside each address
     /// in host-local's store layout, `sluiced` reads it back, and DEL removes it with the address.
     @Test func addRecordsThePodBesideItsAddressesForSluiced() throws {

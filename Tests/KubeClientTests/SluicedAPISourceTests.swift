@@ -121,11 +121,17 @@ struct SluicedAPISourceTests {
                     metadata: ObjectMeta(name: "node-a"), spec: NodeSpec(podCIDRs: ["10.244.1.0/24"]),
                     status: NodeStatus(addresses: [NodeAddress(type: .internalIP, address: "198.18.0.1")])),
                 in: nodes)
+            let conflist = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-\(UUID()).conflist")
+            defer { try? FileManager.default.removeItem(at: conflist) }
             let once = try namespace.execStatus([
                 "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
-                "--overlay", "vxlan", "--cni-data-dir", "", "--once",
+                "--overlay", "vxlan", "--cni-data-dir", "", "--cni-conf", conflist.path, "--once",
             ])
             #expect(once.status == 0, "\(once)")
+            // The node's CNI configuration, from its pod CIDR, with the VXLAN device's MTU (1500 - 50).
+            let written = (try? String(contentsOf: conflist, encoding: .utf8)) ?? ""
+            #expect(
+                written.contains("\"subnet\": \"10.244.1.0/24\"") && written.contains("\"mtu\": 1450"), "\(written)")
             let link = try namespace.exec(["ip", "-o", "link", "show", "sluice.vxlan"])
             let stored = fixture.server.object("/node-a", in: nodes)
             let annotations = (stored?["metadata"] as? [String: Any])?["annotations"] as? [String: String] ?? [:]
