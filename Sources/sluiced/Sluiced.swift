@@ -96,6 +96,7 @@ struct Sluiced: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "sluiced")
+        if !once { Termination.install(logger: logger) }
         guard let manifests else { return try await runFromAPIServer(logger: logger) }
         let source = ManifestDirectorySource(
             paths: [manifests], alsoWatch: cniDataDirectory.isEmpty ? [] : [cniDataDirectory])

@@ -93,6 +93,15 @@ struct SyncBehaviourTests {
             #expect(status.contains("healthy, ready") && status.contains("Services programmed:     1 ("), "\(status)")
             let json = try lab.topology.node.exec([sluice, "status", "-o", "json"])
             #expect(json.contains("\"services\":1"), "\(json)")
+
+            // SIGTERM: a clean exit that leaves the rules in place (traffic keeps flowing while the agent restarts).
+            daemon.terminate()
+            daemon.waitUntilExit()
+            #expect(daemon.terminationReason == .exit && daemon.terminationStatus == 0, "\(daemon.terminationStatus)")
+            #expect(
+                try lab.topology.node.exec(["nft", "list", "map", "inet", "sluice", "service-ips4"]).contains(
+                    "10.96.0.10"))
+            #expect(tcpRequest(from: lab.client, to: "10.96.0.10", port: 80).serverName == "web-2")
         }
     }
 
