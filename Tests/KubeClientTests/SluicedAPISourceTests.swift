@@ -39,7 +39,7 @@ struct SluicedAPISourceTests {
             daemon.arguments = [
                 "netns", "exec", namespace.name, Self.sluiced, "--kubeconfig", fixture.kubeconfigPath,
                 "--node-name", "node-a", "--cluster-cidr", "10.244.0.0/16", "--min-sync-period", "0.2",
-                "--cni-data-dir", "",
+                "--cni-data-dir", "", "--resync-period", "2",
             ]
             let output = try FileHandle(forWritingTo: log)
             daemon.standardOutput = output
@@ -83,6 +83,14 @@ struct SluicedAPISourceTests {
             let metrics = try Self.get("/metrics", in: namespace)
             let restarts = metrics.split(separator: "\n").first { $0.hasPrefix("sluice_watch_restarts_total ") }
             #expect((restarts?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= 1, "\(metrics)")
+
+            // Drift: someone deletes our map element; the periodic resync puts it back without any API change.
+            let sabotage = try namespace.execStatus([
+                "nft", "delete", "element", "inet", "sluice", "service-ips4", "{ 10.96.0.11 . tcp . 80 }",
+            ])
+            #expect(sabotage.status == 0, "\(sabotage)")
+            let repaired = await eventually(timeout: .seconds(30)) { table().contains("10.96.0.11 . tcp . 80") }
+            #expect(repaired, "table:\n\(table())\nsluiced log:\n\(logged())")
 
             // Deleted: the frontend and its endpoint leave the kernel.
             fixture.server.delete("default/web", in: services)
