@@ -12,12 +12,14 @@
 public struct ElementList: Sendable, RandomAccessCollection, Hashable, ExpressibleByArrayLiteral {
     /// Up to four values of a key or of map data, passed without allocating.
     public struct Fields: Sendable {
+        /// How many of the four slots hold a value (one per concatenated field).
         public let count: Int
         let v0: Value
         let v1: Value
         let v2: Value
         let v3: Value
 
+        /// One field; the overloads below take two to four, the most any Service key has, so no array is built.
         public init(_ a: Value) { (count, v0, v1, v2, v3) = (1, a, a, a, a) }
         public init(_ a: Value, _ b: Value) { (count, v0, v1, v2, v3) = (2, a, b, b, b) }
         public init(_ a: Value, _ b: Value, _ c: Value) { (count, v0, v1, v2, v3) = (3, a, b, c, c) }
@@ -44,13 +46,17 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
 
     /// How packed elements are laid out (`nil` for plain storage).
     public struct Layout: Sendable, Hashable {
+        /// The set's key fields, which every packed key matches in type and length.
         public let keyTypes: [DataType]
         /// `nil`: no data (a set, or a deletion, which names keys only); empty: a verdict; else value types.
         public let dataTypes: [DataType]?
+        /// Bytes of a key in register layout (each concatenated field padded to 4 bytes), as the kernel wants it.
         public let keyLength: Int
         /// Bytes after the key: the data in register layout, or a 32-bit verdict index.
         public let dataLength: Int
+        /// Bytes per packed element.
         public var stride: Int { keyLength + dataLength }
+        /// Whether the data slot holds a verdict index rather than values.
         public var isVerdictMap: Bool { dataTypes?.isEmpty == true }
     }
 
@@ -61,7 +67,9 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
     private var verdicts: [Verdict] = []
     private var packedCount = 0
 
+    /// An empty list with plain storage (packing needs the set's types: `init(for:)`).
     public init() {}
+    /// Elements kept exactly as given (a set Sluice does not know the types of).
     public init(_ elements: [SetElement]) { plain = elements }
     public init(arrayLiteral elements: SetElement...) { plain = elements }
 
@@ -128,6 +136,7 @@ public struct ElementList: Sendable, RandomAccessCollection, Hashable, Expressib
         appendPlain(element)
     }
 
+    /// Appends each element in order (see `append(_:)`).
     public mutating func append<S: Sequence>(contentsOf elements: S) where S.Element == SetElement {
         for element in elements { append(element) }
     }

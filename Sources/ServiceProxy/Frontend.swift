@@ -186,9 +186,12 @@ public struct Frontend: Sendable, Hashable {
 
 /// What one Service compiles to: its frontends and, for a `Local` LoadBalancer, its health check.
 public struct CompiledService: Sendable, Hashable {
+    /// Every way into the Service, in compile order; each is owned and diffed on its own.
     public var frontends: [Frontend] = []
+    /// Set only for a `Local` LoadBalancer with a health check node port.
     public var healthCheck: HealthCheck?
 
+    /// A Service that programs nothing (not proxied, or no usable frontend).
     public init() {}
 
     var udpFrontends: Set<UDPFrontend> { Set(frontends.compactMap(\.udpFrontend)) }

@@ -40,6 +40,7 @@ public struct ServiceProxy: Sendable {
         var frontend: Frontend
     }
 
+    /// An empty proxier; its first `sync()` also creates the table and fixed objects.
     public init(configuration: ProxyConfiguration) {
         layout = DatapathLayout(configuration: configuration)
     }
@@ -83,16 +84,19 @@ public struct ServiceProxy: Sendable {
         manualEndpoints = newManual
     }
 
+    /// A Service created or changed (a watch event); recompiled at the next sync only if its inputs differ.
     public mutating func upsert(_ service: Service) {
         let input = ServiceInput(service)
         if services[input.name] != input { dirty.insert(input.name) }
         services[input.name] = input
     }
 
+    /// A Service deleted: its frontends leave at the next sync.
     public mutating func remove(service name: ServiceName) {
         if services.removeValue(forKey: name) != nil { dirty.insert(name) }
     }
 
+    /// An EndpointSlice created or changed; slices without the service-name label are ignored.
     public mutating func upsert(_ slice: EndpointSlice) {
         guard let owner = slice.serviceName else { return }
         let name = ServiceName(namespace: slice.metadata.namespace, name: owner)
@@ -101,6 +105,7 @@ public struct ServiceProxy: Sendable {
         if Self.put(entry, into: &slices[name, default: []]) { dirty.insert(name) }
     }
 
+    /// An EndpointSlice deleted.
     public mutating func remove(slice: EndpointSlice) {
         guard let owner = slice.serviceName else { return }
         let name = ServiceName(namespace: slice.metadata.namespace, name: owner)
@@ -118,6 +123,7 @@ public struct ServiceProxy: Sendable {
         manualEndpoints[name] = inputs
     }
 
+    /// Manual Endpoints deleted.
     public mutating func remove(endpoints name: ServiceName) {
         if manualEndpoints.removeValue(forKey: name) != nil { dirty.insert(name) }
     }

@@ -30,6 +30,7 @@ public final class AgentMetrics: Sendable {
     /// After this long with the last sync failing, `/healthz` reports unhealthy.
     public let staleAfter: Duration
 
+    /// - Parameter sources: what must have delivered its initial state before `/readyz` says ready.
     public init(sources: Set<String>, staleAfter: Duration = .seconds(60)) {
         self.staleAfter = staleAfter
         state.withLock { $0.expectedSources = sources }
@@ -62,6 +63,7 @@ public final class AgentMetrics: Sendable {
         state.withLock { _ = $0.readySources.insert(source) }
     }
 
+    /// A watch resumed or relisted: frequent restarts point at an unhealthy API connection.
     public func recordWatchRestart() { state.withLock { $0.watchRestarts += 1 } }
 
     /// Healthy unless the last sync failed and nothing has succeeded for `staleAfter` (like kube-proxy: a proxy
@@ -74,6 +76,7 @@ public final class AgentMetrics: Sendable {
         }
     }
 
+    /// Ready once every expected source has been applied: traffic is steered only to what is programmed.
     public var isReady: Bool { state.withLock { $0.expectedSources.isSubset(of: $0.readySources) } }
 
     /// The Prometheus text exposition.
@@ -134,6 +137,7 @@ public final class MetricsServer: Sendable {
         thread.start()
     }
 
+    /// Stops accepting connections (the thread ends with the listening socket).
     public func stop() {
         running.store(false, ordering: .relaxed)
         shutdown(listener, Int32(SHUT_RDWR))

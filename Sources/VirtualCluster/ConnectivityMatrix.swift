@@ -4,6 +4,7 @@ import NetworkPolicy
 
 /// Every connection the demo tries, what the manifests say should happen, and what the kernel did.
 public struct ConnectivityMatrix: Sendable {
+    /// One connection attempt: from where to where, what the manifests say, what happened.
     public struct Cell: Sendable {
         public var from: String
         public var to: String
@@ -28,6 +29,7 @@ public struct ConnectivityMatrix: Sendable {
         }
     }
 
+    /// In plan order: pod → pod, pod → outside, then per Service pod → ClusterIP and outside → NodePort.
     public var cells: [Cell] = []
 
     /// The cells for `cluster` running `manifests` (with the pods' assigned addresses): pod to pod across and
@@ -157,6 +159,7 @@ public struct ConnectivityMatrix: Sendable {
         }
     }
 
+    /// Cells whose outcome differs from the expectation: `sluice demo` exits 1 when any.
     public var mismatches: Int { cells.filter { !$0.matches }.count }
 
     /// The matrix as a table a person reads, with a summary line.

@@ -18,6 +18,7 @@ import KubeAPI
 /// Pods with the addresses the CNI plugin gave them, and EndpointSlices for every Service with a selector (the
 /// endpoint controller's job) into the manifest directory every `sluiced` watches.
 public final class VirtualCluster {
+    /// What to build: node count, overlay, where the binaries and state live, and how namespaces are named.
     public struct Configuration: Sendable {
         public var nodes: Int = 2
         /// `vxlan` or `host-gw`.
@@ -39,6 +40,7 @@ public final class VirtualCluster {
         }
     }
 
+    /// One node as built: its namespace, underlay address, pod CIDR and bridge gateway.
     public struct NodeInfo: Sendable {
         public var name: String
         public var namespace: String
@@ -47,6 +49,7 @@ public final class VirtualCluster {
         public var gateway: String
     }
 
+    /// One pod as given its network: where it runs, its namespace, address and served ports.
     public struct PodInfo: Sendable {
         public var name: ObjectNameText
         public var node: String
@@ -70,6 +73,7 @@ public final class VirtualCluster {
     private var processes: [Process] = []
     private var manifestsDirectory: String { configuration.stateDirectory + "/manifests" }
 
+    /// Nothing is created until `start(applying:)`.
     public init(_ configuration: Configuration) {
         self.configuration = configuration
         underlay = configuration.prefix + "-underlay" + configuration.suffix
