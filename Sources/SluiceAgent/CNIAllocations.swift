@@ -40,4 +40,24 @@ public enum CNIAllocations {
         return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\r\n" || $0 == "\n" })
             .map { $0.trimmingCharacters(in: .whitespaces) }
     }
+
+    /// Yields whenever what `read(dataDirectory:)` returns changes (polled every `interval`): a source with no
+    /// other reason to resync policies learns of a new pod's network at once.
+    public static func changes(dataDirectory: String, interval: Duration = .milliseconds(500)) -> AsyncStream<Void> {
+        AsyncStream { continuation in
+            let task = Task {
+                var last = read(dataDirectory: dataDirectory)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    let now = read(dataDirectory: dataDirectory)
+                    if now != last {
+                        last = now
+                        continuation.yield()
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
 }

@@ -83,6 +83,14 @@ extension Sluiced {
         let policySources: Set = [
             APIServerSource.Source.namespaces, APIServerSource.Source.pods, APIServerSource.Source.networkPolicies,
         ]
+        // A pod's CNI allocation appearing is a policy change too: it may be isolated before the API reports its IP.
+        let allocationWatch = Task {
+            guard !cniDirectory.isEmpty else { return }
+            for await _ in CNIAllocations.changes(dataDirectory: cniDirectory) {
+                trigger.changed(APIServerSource.Source.pods, initialList: false)
+            }
+        }
+        defer { allocationWatch.cancel() }
         var unready = APIServerSource.Source.all
         for await round in trigger.rounds(minimumInterval: .milliseconds(Int64(minSyncPeriod * 1000))) {
             var applied: Set<String> = []

@@ -158,4 +158,75 @@ struct SluicedAPISourceTests {
             #expect(try namespace.exec(["ip", "-o", "link", "show", "sluice.vxlan"]).contains(mac))
         }
     }
+
+    /// Fed by the API, a pod the API still shows without addresses is isolated as soon as the node's CNI plugin has
+    /// recorded its allocation: the allocation appearing is itself a policy change.
+    @Test func aCNIAllocationAppearingIsEnforcedWithoutAnAPIChange() async throws {
+        let namespace = try TestNamespace.make("alloc")
+        defer { try? namespace.delete() }
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-alloc-\(UUID())")
+        try FileManager.default.createDirectory(
+            at: store.appendingPathComponent("sluice"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: store) }
+        let objects = ManifestLoader().load(
+            text: """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: x, labels: {ns: x}}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: a, namespace: x, labels: {app: a}}
+                spec: {nodeName: node-a, containers: [{name: c}]}
+                status: {phase: Pending}
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: deny, namespace: x}
+                spec: {podSelector: {matchLabels: {app: a}}, policyTypes: [Ingress]}
+                """, source: "alloc.yaml")
+        #expect(objects.diagnostics.isEmpty, "\(objects.diagnostics)")
+        try await APIServerFixture.with(listen: { server in try namespace.run { try server.start() } }) { fixture in
+            for item in objects.namespaces { try fixture.server.apply(item, in: "/api/v1/namespaces") }
+            for item in objects.pods { try fixture.server.apply(item, in: "/api/v1/pods") }
+            for item in objects.networkPolicies {
+                try fixture.server.apply(item, in: "/apis/networking.k8s.io/v1/networkpolicies")
+            }
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-alloc-\(UUID()).log")
+            defer { try? FileManager.default.removeItem(at: log) }
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            daemon.arguments = [
+                "netns", "exec", namespace.name, Self.sluiced, "--kubeconfig", fixture.kubeconfigPath,
+                "--node-name", "node-a", "--min-sync-period", "0.2", "--cni-data-dir", store.path,
+            ]
+            let output = try FileHandle(forWritingTo: log)
+            daemon.standardOutput = output
+            daemon.standardError = output
+            daemon.standardInput = FileHandle.nullDevice
+            try daemon.run()
+            defer {
+                daemon.terminate()
+                daemon.waitUntilExit()
+            }
+            func policyTable() -> String {
+                (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice-policy"]).stdout) ?? ""
+            }
+            func logged() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+            let ready = await eventually(timeout: .seconds(60)) {
+                (try? Self.get("/readyz", in: namespace).hasPrefix("HTTP/1.1 200")) ?? false
+            }
+            #expect(ready, "sluiced log:\n\(logged())")
+            #expect(!policyTable().contains("10.244.7.7"))
+
+            // The plugin's records, as sluice-cni writes them at ADD.
+            let network = store.appendingPathComponent("sluice")
+            try "c-a\r\neth0".write(to: network.appendingPathComponent("10.244.7.7"), atomically: true, encoding: .utf8)
+            try "x/a\r\nc-a".write(
+                to: network.appendingPathComponent("10.244.7.7.pod"), atomically: true, encoding: .utf8)
+            let isolated = await eventually(timeout: .seconds(30)) { policyTable().contains("10.244.7.7") }
+            #expect(isolated, "policy table:\n\(policyTable())\nsluiced log:\n\(logged())")
+        }
+    }
 }
