@@ -79,38 +79,43 @@ struct HostSide {
         return bridge
     }
 
+    /// Gives the bridge each gateway address. The common case — the bridge already has it — costs one request
+    /// answered "exists", not a dump of every address on the node (which grows with its pods): only a newly added
+    /// gateway is checked against other addresses of its family on the bridge.
     private func ensureGatewayAddresses(_ gateways: [InetPrefix], on bridge: Link) throws(CNIError) {
-        let existing: [InterfaceAddress]
-        do {
-            existing = try connection.addresses(index: bridge.index)
-        } catch {
-            throw CNIError.kernel(error, in: "bridge \(bridge.name)")
-        }
         for gateway in gateways {
-            if existing.contains(where: { $0.address == gateway }) {
-                continue
-            }
-            let conflicting = existing.filter {
-                $0.address.address.isIPv6 == gateway.address.isIPv6
-                    && ($0.address.contains(gateway.address) || gateway.contains($0.address.address))
-                    && !$0.address.address.isLinkLocal
-            }
-            guard conflicting.isEmpty || network.forceAddress else {
-                throw CNIError(
-                    .invalidConfiguration,
-                    "bridge \(bridge.name) already has \(conflicting[0].address), not the gateway \(gateway); "
-                        + "set forceAddress to replace it")
-            }
+            let conflicting: [InterfaceAddress]
             do throws(LinkError) {
-                for address in conflicting {
-                    try connection.deleteAddress(address.address, index: bridge.index, name: bridge.name)
-                }
-                // A concurrent ADD may have added it.
-                try ignoringExists { () throws(LinkError) in
+                do {
                     try connection.addAddress(gateway, index: bridge.index, name: bridge.name)
+                } catch let error where error.isExists {
+                    continue  // already the bridge's: nothing else to check or set
+                }
+                conflicting = try connection.addresses(index: bridge.index).filter {
+                    $0.address != gateway && $0.address.address.isIPv6 == gateway.address.isIPv6
+                        && ($0.address.contains(gateway.address) || gateway.contains($0.address.address))
+                        && !$0.address.address.isLinkLocal
+                }
+                if network.forceAddress && !conflicting.isEmpty {
+                    for address in conflicting {
+                        try connection.deleteAddress(address.address, index: bridge.index, name: bridge.name)
+                    }
+                    // Deleting a primary IPv4 address takes its subnet's secondaries with it (ours included):
+                    // add the gateway again now that it stands alone.
+                    try ignoringExists { () throws(LinkError) in
+                        try connection.addAddress(gateway, index: bridge.index, name: bridge.name)
+                    }
+                } else if !conflicting.isEmpty {
+                    try? connection.deleteAddress(gateway, index: bridge.index, name: bridge.name)
                 }
             } catch {
                 throw CNIError.kernel(error, in: "bridge \(bridge.name)")
+            }
+            if let first = conflicting.first, !network.forceAddress {
+                throw CNIError(
+                    .invalidConfiguration,
+                    "bridge \(bridge.name) already has \(first.address), not the gateway \(gateway); "
+                        + "set forceAddress to replace it")
             }
             if gateway.address.isIPv6 {
                 writeSysctl("net.ipv6.conf.all.forwarding", "1")

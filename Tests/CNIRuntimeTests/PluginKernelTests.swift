@@ -10,6 +10,35 @@ import Testing
 /// `sluice-cni` invoked as a runtime invokes it, against real namespaces: a test "node" namespace holds the
 /// bridge, host veths and nftables table; pod namespaces get the pod ends.
 @Suite(.requiresRoot) struct PluginKernelTests {
+    /// A bridge someone else gave another address of the gateway's subnet: ADD refuses (code 7) and leaves the
+    /// bridge as it found it, unless `forceAddress`, which replaces that address with the gateway.
+    @Test func aBridgeWithAnotherAddressOfTheSubnetNeedsForceAddress() throws {
+        try withTestNamespaces("cni-node", "cni-pod") { namespaces in
+            let harness = try PluginHarness(node: namespaces[0])
+            defer { harness.removeDataDirectory() }
+            try harness.node.ipBatch([
+                "link add \(harness.bridge) type bridge", "address add 10.244.66.9/24 dev \(harness.bridge)",
+                "link set \(harness.bridge) up",
+            ])
+            let refused = try harness.invoke(
+                "ADD", containerID: "c-1", netns: namespaces[1].namespace.path,
+                configuration: harness.configuration(subnets: ["10.244.66.0/24"]))
+            #expect(!refused.succeeded)
+            #expect(try JSON.parse(refused.stdout).errorCode == 7, "\(refused.stdout)")
+            let before = try harness.node.exec(["ip", "-o", "-4", "address", "show", "dev", harness.bridge])
+            #expect(before.contains("10.244.66.9/24") && !before.contains("10.244.66.1/"), "\(before)")
+            #expect(harness.storedAddresses().isEmpty)
+
+            let forced = try harness.add(
+                containerID: "c-2", pod: namespaces[1],
+                configuration: harness.configuration(subnets: ["10.244.66.0/24"], extra: #""forceAddress":true"#))
+            // Round-robin: .2 went to the refused ADD and was released.
+            #expect(forced.resultAddresses == ["10.244.66.3/24"])
+            let after = try harness.node.exec(["ip", "-o", "-4", "address", "show", "dev", harness.bridge])
+            #expect(after.contains("10.244.66.1/24") && !after.contains("10.244.66.9/"), "\(after)")
+        }
+    }
+
     /// The conflist `sluiced --cni-conf` writes from a Node object works as the runtime hands it to the plugin
     /// (one plugin's configuration with the list's name and version): a dual-stack pod gets one address from each
     /// of the node's pod CIDRs, the first addresses are the bridge's gateways, the MTU is the overlay's.
