@@ -1,33 +1,16 @@
 /// A gateway.networking.k8s.io Gateway: listeners (port, protocol, hostname, TLS) that routes attach to.
-public struct Gateway: KubernetesObject {
+public struct Gateway: SpecObject {
     public static let kind = "Gateway"
     public static let apiVersions = ["\(gatewayAPIGroup)/v1", "\(gatewayAPIGroup)/v1beta1"]
     public static let isNamespaced = true
+    public static var emptySpec: GatewaySpec { GatewaySpec(gatewayClassName: "") }
 
     public var metadata: ObjectMeta
     public var spec: GatewaySpec
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-    }
-
     public init(metadata: ObjectMeta, spec: GatewaySpec) {
         self.metadata = metadata
         self.spec = spec
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: GatewaySpec(gatewayClassName: ""))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
     }
 }
 

@@ -1,34 +1,17 @@
 /// A gateway.networking.k8s.io HTTPRoute: HTTP matches, filters and weighted backends, attached to
 /// Gateway listeners through `parentRefs`.
-public struct HTTPRoute: KubernetesObject {
+public struct HTTPRoute: SpecObject {
     public static let kind = "HTTPRoute"
     public static let apiVersions = ["\(gatewayAPIGroup)/v1", "\(gatewayAPIGroup)/v1beta1"]
     public static let isNamespaced = true
+    public static var emptySpec: HTTPRouteSpec { HTTPRouteSpec() }
 
     public var metadata: ObjectMeta
     public var spec: HTTPRouteSpec
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-    }
-
     public init(metadata: ObjectMeta, spec: HTTPRouteSpec = HTTPRouteSpec()) {
         self.metadata = metadata
         self.spec = spec
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: HTTPRouteSpec())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
     }
 }
 

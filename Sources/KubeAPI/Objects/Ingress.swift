@@ -1,38 +1,19 @@
 /// A networking.k8s.io/v1 Ingress: host and path rules that route HTTP(S) to Services.
-public struct Ingress: KubernetesObject {
+public struct Ingress: SpecStatusObject {
     public static let kind = "Ingress"
     public static let apiVersions = ["networking.k8s.io/v1"]
     public static let isNamespaced = true
+    public static var emptySpec: IngressSpec { IngressSpec() }
+    public static var emptyStatus: IngressStatus { IngressStatus() }
 
     public var metadata: ObjectMeta
     public var spec: IngressSpec
     public var status: IngressStatus
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-        case status
-    }
-
     public init(metadata: ObjectMeta, spec: IngressSpec = IngressSpec(), status: IngressStatus = IngressStatus()) {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: IngressSpec())
-        status = try container.decode(.status, default: IngressStatus())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
-        try container.encode(status, forKey: .status)
     }
 }
 

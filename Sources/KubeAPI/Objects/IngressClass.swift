@@ -1,36 +1,19 @@
 /// A networking.k8s.io/v1 IngressClass: which controller serves Ingresses of the class, and whether
 /// it also serves Ingresses that name no class.
-public struct IngressClass: KubernetesObject {
+public struct IngressClass: SpecObject {
     public static let kind = "IngressClass"
     public static let apiVersions = ["networking.k8s.io/v1"]
     public static let isNamespaced = false
+    public static var emptySpec: IngressClassSpec { IngressClassSpec(controller: "") }
     /// The annotation that makes a class the default for Ingresses without `ingressClassName`.
     public static let isDefaultClassAnnotation = "ingressclass.kubernetes.io/is-default-class"
 
     public var metadata: ObjectMeta
     public var spec: IngressClassSpec
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-    }
-
     public init(metadata: ObjectMeta, spec: IngressClassSpec) {
         self.metadata = metadata
         self.spec = spec
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: IngressClassSpec(controller: ""))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
     }
 
     /// Whether the annotation marks this class as the default (the value must be exactly `true`).

@@ -38,3 +38,67 @@ extension KubernetesObject {
         try container.encode(Self.kind, forKey: .kind)
     }
 }
+
+/// A kind made of `metadata` and a `spec`: decoding (missing fields mean the API server's defaults) and
+/// encoding (with `apiVersion` and `kind`) are the same for all of them, so they are written once here.
+public protocol SpecObject: KubernetesObject {
+    associatedtype Spec: Codable & Hashable & Sendable
+    var spec: Spec { get set }
+    /// What a manifest without `spec` means.
+    static var emptySpec: Spec { get }
+    init(metadata: ObjectMeta, spec: Spec)
+}
+
+/// A kind made of `metadata`, `spec` and `status` (status as the API reports it; empty when absent).
+public protocol SpecStatusObject: KubernetesObject {
+    associatedtype Spec: Codable & Hashable & Sendable
+    associatedtype Status: Codable & Hashable & Sendable
+    var spec: Spec { get set }
+    var status: Status { get set }
+    /// What a manifest without `spec` means.
+    static var emptySpec: Spec { get }
+    /// What a manifest without `status` means.
+    static var emptyStatus: Status { get }
+    init(metadata: ObjectMeta, spec: Spec, status: Status)
+}
+
+/// The fields of ``SpecObject`` and ``SpecStatusObject`` kinds.
+enum ObjectFieldKeys: String, CodingKey {
+    case metadata
+    case spec
+    case status
+}
+
+extension SpecObject {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: ObjectFieldKeys.self)
+        self.init(
+            metadata: try container.decode(.metadata, default: ObjectMeta(name: "")),
+            spec: try container.decode(.spec, default: Self.emptySpec))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try encodeTypeMeta(to: encoder)
+        var container = encoder.container(keyedBy: ObjectFieldKeys.self)
+        try container.encode(metadata, forKey: .metadata)
+        try container.encode(spec, forKey: .spec)
+    }
+}
+
+extension SpecStatusObject {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: ObjectFieldKeys.self)
+        self.init(
+            metadata: try container.decode(.metadata, default: ObjectMeta(name: "")),
+            spec: try container.decode(.spec, default: Self.emptySpec),
+            status: try container.decode(.status, default: Self.emptyStatus))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try encodeTypeMeta(to: encoder)
+        var container = encoder.container(keyedBy: ObjectFieldKeys.self)
+        try container.encode(metadata, forKey: .metadata)
+        try container.encode(spec, forKey: .spec)
+        try container.encode(status, forKey: .status)
+    }
+}

@@ -1,34 +1,17 @@
 /// A networking.k8s.io/v1 NetworkPolicy: which peers may reach the selected pods, and which peers
 /// those pods may reach.
-public struct NetworkPolicy: KubernetesObject {
+public struct NetworkPolicy: SpecObject {
     public static let kind = "NetworkPolicy"
     public static let apiVersions = ["networking.k8s.io/v1"]
     public static let isNamespaced = true
+    public static var emptySpec: NetworkPolicySpec { NetworkPolicySpec() }
 
     public var metadata: ObjectMeta
     public var spec: NetworkPolicySpec
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-    }
-
     public init(metadata: ObjectMeta, spec: NetworkPolicySpec = NetworkPolicySpec()) {
         self.metadata = metadata
         self.spec = spec
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: NetworkPolicySpec())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
     }
 }
 

@@ -1,9 +1,11 @@
 /// A core/v1 Node: its pod CIDRs route the overlay, its addresses are NodePort and tunnel
 /// endpoints, and its zone drives topology-aware routing.
-public struct Node: KubernetesObject {
+public struct Node: SpecStatusObject {
     public static let kind = "Node"
     public static let apiVersions = ["v1"]
     public static let isNamespaced = false
+    public static var emptySpec: NodeSpec { NodeSpec() }
+    public static var emptyStatus: NodeStatus { NodeStatus() }
     /// The well-known label carrying the node's zone.
     public static let zoneLabel = "topology.kubernetes.io/zone"
 
@@ -11,31 +13,10 @@ public struct Node: KubernetesObject {
     public var spec: NodeSpec
     public var status: NodeStatus
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-        case status
-    }
-
     public init(metadata: ObjectMeta, spec: NodeSpec = NodeSpec(), status: NodeStatus = NodeStatus()) {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: NodeSpec())
-        status = try container.decode(.status, default: NodeStatus())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
-        try container.encode(status, forKey: .status)
     }
 
     /// The node's zone from `topology.kubernetes.io/zone`, matched against EndpointSlice zone hints.

@@ -1,39 +1,20 @@
 /// A core/v1 Pod, reduced to what the data plane needs: labels for selectors, IPs for endpoints and
 /// policy, named container ports for target ports and policy ports, and host ports for CNI.
-public struct Pod: KubernetesObject {
+public struct Pod: SpecStatusObject {
     public static let kind = "Pod"
     public static let apiVersions = ["v1"]
     public static let isNamespaced = true
+    public static var emptySpec: PodSpec { PodSpec() }
+    public static var emptyStatus: PodStatus { PodStatus() }
 
     public var metadata: ObjectMeta
     public var spec: PodSpec
     public var status: PodStatus
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-        case status
-    }
-
     public init(metadata: ObjectMeta, spec: PodSpec = PodSpec(), status: PodStatus = PodStatus()) {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: PodSpec())
-        status = try container.decode(.status, default: PodStatus())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
-        try container.encode(status, forKey: .status)
     }
 }
 

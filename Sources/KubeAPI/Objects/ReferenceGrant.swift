@@ -1,35 +1,18 @@
 /// A gateway.networking.k8s.io/v1beta1 ReferenceGrant: the target namespace's consent to be
 /// referenced from another namespace (routes to Services, Gateways to Secrets). Without one, such a
 /// reference must be refused, or any namespace could borrow another's backends or certificates.
-public struct ReferenceGrant: KubernetesObject {
+public struct ReferenceGrant: SpecObject {
     public static let kind = "ReferenceGrant"
     public static let apiVersions = ["\(gatewayAPIGroup)/v1beta1", "\(gatewayAPIGroup)/v1"]
     public static let isNamespaced = true
+    public static var emptySpec: ReferenceGrantSpec { ReferenceGrantSpec() }
 
     public var metadata: ObjectMeta
     public var spec: ReferenceGrantSpec
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-    }
-
     public init(metadata: ObjectMeta, spec: ReferenceGrantSpec) {
         self.metadata = metadata
         self.spec = spec
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: ReferenceGrantSpec())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
     }
 }
 

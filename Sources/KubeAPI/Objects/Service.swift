@@ -1,38 +1,19 @@
 /// A core/v1 Service: the virtual IPs and ports the proxy programs, and how it picks endpoints.
-public struct Service: KubernetesObject {
+public struct Service: SpecStatusObject {
     public static let kind = "Service"
     public static let apiVersions = ["v1"]
     public static let isNamespaced = true
+    public static var emptySpec: ServiceSpec { ServiceSpec() }
+    public static var emptyStatus: ServiceStatus { ServiceStatus() }
 
     public var metadata: ObjectMeta
     public var spec: ServiceSpec
     public var status: ServiceStatus
 
-    enum CodingKeys: String, CodingKey {
-        case metadata
-        case spec
-        case status
-    }
-
     public init(metadata: ObjectMeta, spec: ServiceSpec = ServiceSpec(), status: ServiceStatus = ServiceStatus()) {
         self.metadata = metadata
         self.spec = spec
         self.status = status
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try container.decode(.metadata, default: ObjectMeta(name: ""))
-        spec = try container.decode(.spec, default: ServiceSpec())
-        status = try container.decode(.status, default: ServiceStatus())
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        try encodeTypeMeta(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(metadata, forKey: .metadata)
-        try container.encode(spec, forKey: .spec)
-        try container.encode(status, forKey: .status)
     }
 }
 
