@@ -164,16 +164,22 @@ public struct Frontend: Sendable, Hashable {
     }
 
     /// Every element as `SetElement`s (set name first), for diffs of one changed frontend.
-    func elements() -> [(set: String, element: SetElement)] {
-        var out: [(String, SetElement)] = []
+    func elements() -> [NamedElement] {
+        var out: [NamedElement] = []
         forEachElement { set, fields, payload in
             var list = ElementList()
             list.append(fields, payload)
-            out.append((set, list[0]))
+            out.append(NamedElement(set: set, element: list[0]))
         }
         let f = DatapathLayout.Family.of(key.family)
-        for element in rangeElements() { out.append((f.sourceRanges, element)) }
+        for element in rangeElements() { out.append(NamedElement(set: f.sourceRanges, element: element)) }
         return out
+    }
+
+    /// An element with the set it belongs to: what two records of one frontend are compared by.
+    struct NamedElement: Hashable {
+        var set: String
+        var element: SetElement
     }
 
     /// Number of map elements it programs (hairpin entries aside).

@@ -411,23 +411,20 @@ struct Delta {
             // added again in the same batch).
             let oldElements = old.elements()
             let newElements = new.elements()
-            let kept = Set(oldElements.map { "\($0.set)|\($0.element.key)|\($0.element.data?.description ?? "")" })
-                .intersection(
-                    newElements.map { "\($0.set)|\($0.element.key)|\($0.element.data?.description ?? "")" })
-            for (set, element) in oldElements
-            where !kept.contains("\(set)|\(element.key)|\(element.data?.description ?? "")") {
-                if set.hasPrefix("lb-source-ranges") {
-                    rangeDeletes[set, default: []].append(element)
+            let kept = Set(oldElements).intersection(newElements)
+            let ranges = DatapathLayout.Family.of(new.key.family).sourceRanges
+            for named in oldElements where !kept.contains(named) {
+                if named.set == ranges {
+                    rangeDeletes[named.set, default: []].append(named.element)
                 } else {
-                    deletes.add(set, element)
+                    deletes.add(named.set, named.element)
                 }
             }
-            for (set, element) in newElements
-            where !kept.contains("\(set)|\(element.key)|\(element.data?.description ?? "")") {
-                if set.hasPrefix("lb-source-ranges") {
-                    rangeAdds[set, default: []].append(element)
+            for named in newElements where !kept.contains(named) {
+                if named.set == ranges {
+                    rangeAdds[named.set, default: []].append(named.element)
                 } else {
-                    adds.add(set, element)
+                    adds.add(named.set, named.element)
                 }
             }
         case (nil, nil):
