@@ -128,12 +128,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Runtimes exec the plugin for every pod and call VERSION constantly: a static Swift runtime saves the
-        // dynamic loader about 2 ms per exec (measured; see cni-conf/README.md).
+        // dynamic loader about 2 ms per exec, and linking libstdc++, libnl and libnftnl statically (scripts/cni-ld.sh)
+        // another ~0.9 ms of CPU (measured; see Benchmarks/README.md, "CNI").
         .executableTarget(
             name: "sluice-cni",
             dependencies: ["CNIPlugin"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib", "-Xclang-linker", "--ld-path=\(Context.packageDirectory)/scripts/cni-ld.sh",
+                ])
+            ]
         ),
 
         // Benchmarks: process-level, side-by-side runs (see Benchmarks/README.md).

@@ -49,7 +49,7 @@ public struct NetworkConfiguration: Sendable {
 
     /// The IPAM types served by the built-in allocator: `host-local` (same configuration and on-disk store as
     /// the reference plugin) and `sluice`.
-    static let ipamTypes: Set<String> = ["host-local", "sluice"]
+    static let ipamTypes = ["host-local", "sluice"]
 
     /// Parses and validates stdin for `environment`'s command.
     ///

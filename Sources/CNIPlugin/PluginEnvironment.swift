@@ -39,7 +39,11 @@ public struct PluginEnvironment: Sendable, Hashable {
                 "CNI_COMMAND \(commandText) is not a CNI command; expected one of ADD, DEL, CHECK, VERSION, STATUS, GC")
         }
         self.command = command
-        let needsAttachment = [.add, .delete, .check].contains(command)
+        let needsAttachment =
+            switch command {
+            case .add, .delete, .check: true
+            case .version, .status, .garbageCollect: false
+            }
         containerID = variables("CNI_CONTAINERID") ?? ""
         networkNamespace = variables("CNI_NETNS") ?? ""
         interfaceName = variables("CNI_IFNAME") ?? ""

@@ -58,7 +58,7 @@ struct PluginTableWriter {
 
     /// Deletes every element whose comment satisfies `matches`, in one batch. A missing table means nothing to do.
     func remove(where matches: (String) -> Bool) throws(CNIError) {
-        var transaction = Transaction(existingSets: PluginTable.sets)
+        var transaction: Transaction?
         for set in PluginTable.sets {
             let elements: [SetElement]
             do {
@@ -72,10 +72,11 @@ struct PluginTableWriter {
             }
             let doomed = elements.filter { $0.comment.map(matches) ?? false }
             if !doomed.isEmpty {
-                transaction.deleteElements(doomed, from: set.ref)
+                if transaction == nil { transaction = Transaction(existingSets: PluginTable.sets) }
+                transaction?.deleteElements(doomed, from: set.ref)
             }
         }
-        guard !transaction.isEmpty else {
+        guard let transaction, !transaction.isEmpty else {
             return
         }
         do {

@@ -33,9 +33,13 @@ public struct InetAddress: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     /// Parses dotted-quad IPv4 or any RFC 4291 IPv6 text (`inet_pton`); `nil` when it is neither.
+    ///
+    /// Inlinable so callers in other modules get it specialized for their string type: the CNI plugin parses
+    /// addresses on every exec, and the unspecialized generic path costs it more than the parsing itself.
+    @inlinable
     public init?(_ text: some StringProtocol) {
         let text = String(text)
-        let isIPv6 = text.contains(":")
+        let isIPv6 = text.utf8.contains(UInt8(ascii: ":"))
         var bytes = [UInt8](repeating: 0, count: isIPv6 ? 16 : 4)
         guard inet_pton(isIPv6 ? AF_INET6 : AF_INET, text, &bytes) == 1 else {
             return nil
@@ -44,6 +48,7 @@ public struct InetAddress: Sendable, Hashable, Comparable, CustomStringConvertib
     }
 
     /// The address in `bytes`, network order: 4 bytes for IPv4, 16 for IPv6; `nil` for any other length.
+    @inlinable
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 4 || bytes.count == 16 else {
             return nil
@@ -100,15 +105,19 @@ public struct InetPrefix: Sendable, Hashable, CustomStringConvertible {
         self.length = length
     }
 
-    /// Parses `address/length`; `nil` when malformed.
+    /// Parses `address/length`; `nil` when malformed. Inlinable for the same reason as `InetAddress.init(_:)`.
+    @inlinable
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let address = InetAddress(parts[0]), let length = Int(parts[1]),
-            parts[1].allSatisfy(\.isASCII)
+        let utf8 = text.utf8
+        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")),
+            let address = InetAddress(text[..<slash]),
+            case let digits = utf8[utf8.index(after: slash)...],
+            !digits.isEmpty, digits.count <= 3,
+            digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
         else {
             return nil
         }
-        self.init(address: address, length: length)
+        self.init(address: address, length: digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) })
     }
 
     /// The mask of the network bits.
@@ -173,6 +182,14 @@ public struct MACAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Lower-case colon-separated hex, as `ip link` prints it.
     public var description: String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(17)
+        for (index, byte) in bytes.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: ":")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }

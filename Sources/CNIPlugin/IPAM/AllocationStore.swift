@@ -58,9 +58,17 @@ public final class AllocationStore {
             guard let content = try readFile(directory + "/" + name) else {
                 continue
             }
-            let lines = content.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\r\n" || $0 == "\n" })
-            let containerID = lines.first.map { String($0).trimmingWhitespace } ?? ""
-            let interface = lines.count > 1 ? String(lines[1]).trimmingWhitespace : ""
+            // `containerID\r\nifname` (old host-local: the container ID alone); split on bytes, not Characters,
+            // because this runs once per live pod on every ADD.
+            let bytes = content.utf8
+            let newline = bytes.firstIndex(of: UInt8(ascii: "\n"))
+            let containerID = String(content[..<(newline ?? bytes.endIndex)]).trimmingWhitespace
+            var interface = ""
+            if let newline {
+                let rest = content[bytes.index(after: newline)...]
+                interface = String(rest[..<(rest.utf8.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex)])
+                    .trimmingWhitespace
+            }
             result.append(
                 Reservation(
                     address: address, attachment: AttachmentID(containerID: containerID, interfaceName: interface))
@@ -244,11 +252,15 @@ public struct Reservation: Sendable, Hashable {
 extension String {
     /// Without leading and trailing spaces, tabs and line breaks.
     var trimmingWhitespace: String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !" \t\r\n".unicodeScalars.contains($0) }) else {
+        let bytes = utf8
+        let isSpace = { (byte: UInt8) in
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")
+                || byte == UInt8(ascii: "\n")
+        }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }) else {
             return ""
         }
-        let last = scalars.lastIndex { !" \t\r\n".unicodeScalars.contains($0) }!
-        return String(scalars[first...last])
+        let last = bytes.lastIndex { !isSpace($0) }!
+        return String(self[first...last])
     }
 }
