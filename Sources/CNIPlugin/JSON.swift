@@ -309,45 +309,53 @@ private struct JSONParser {
 
     mutating func string() throws(JSONParseError) -> String {
         position += 1
-        var scalars = String.UnicodeScalarView()
-        var runStart = position
-        func flush(_ end: Int) {
-            scalars.append(contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars)
-        }
+        let start = position
+        // Most strings have no escapes: they become a String straight from their bytes.
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                flush(position)
-                position += 1
-                return String(scalars)
+                defer { position += 1 }
+                return String(decoding: bytes[start..<position], as: UTF8.self)
             }
             if byte < 0x20 {
                 throw error("control character in a string")
             }
-            if byte != UInt8(ascii: "\\") {
+            if byte == UInt8(ascii: "\\") {
+                break
+            }
+            position += 1
+        }
+        // From the first escape on, the decoded UTF-8 is collected and converted once at the end.
+        var utf8 = Array(bytes[start..<position])
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
                 position += 1
+                return String(decoding: utf8, as: UTF8.self)
+            }
+            if byte < 0x20 {
+                throw error("control character in a string")
+            }
+            position += 1
+            if byte != UInt8(ascii: "\\") {
+                utf8.append(byte)
                 continue
             }
-            flush(position)
-            position += 1
             guard position < bytes.count else {
                 break
             }
             let escape = bytes[position]
             position += 1
             switch escape {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
-            case UInt8(ascii: "u"): scalars.append(try unicodeEscape())
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+            case UInt8(ascii: "b"): utf8.append(0x08)
+            case UInt8(ascii: "f"): utf8.append(0x0C)
+            case UInt8(ascii: "n"): utf8.append(UInt8(ascii: "\n"))
+            case UInt8(ascii: "r"): utf8.append(UInt8(ascii: "\r"))
+            case UInt8(ascii: "t"): utf8.append(UInt8(ascii: "\t"))
+            case UInt8(ascii: "u"): UTF8.encode(try unicodeEscape()) { utf8.append($0) }
             default: throw JSONParseError(offset: position - 1, reason: "invalid escape in a string")
             }
-            runStart = position
         }
         throw error("unterminated string")
     }

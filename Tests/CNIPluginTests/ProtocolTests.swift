@@ -86,6 +86,13 @@ import Testing
         #expect(arguments["IP"] == "10.0.0.5")
         #expect(arguments["FOO"] == "bar")
         #expect(throws: CNIError.self) { try CNIArguments("FOO=bar") }
+        let spaced = try CNIArguments(";;IgnoreUnknown=true;K8S_POD_NAME=a=b;EMPTY=;")
+        #expect(spaced.pairs.map(\.key) == ["IgnoreUnknown", "K8S_POD_NAME", "EMPTY"])
+        #expect(spaced["K8S_POD_NAME"] == "a=b")
+        #expect(spaced["EMPTY"] == "")
+        #expect { try CNIArguments("IgnoreUnknown=1;NOEQUALS") } throws: { error in
+            (error as? CNIError)?.message.contains("\"NOEQUALS\" is not KEY=VALUE") == true
+        }
     }
 
     @Test func configurationReadsEveryBridgeKey() throws {

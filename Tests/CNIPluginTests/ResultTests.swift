@@ -61,4 +61,31 @@ import Testing
             #expect(throws: JSONParseError.self) { try JSON.parse(bad) }
         }
     }
+
+    @Test func jsonStringsWithAndWithoutEscapes() throws {
+        #expect(try JSON.parse(#""plain""#) == .string("plain"))
+        #expect(try JSON.parse(#""""#) == .string(""))
+        #expect(try JSON.parse(#""é \/ab\\""#) == .string("é /ab\\"))
+        #expect(try JSON.parse(#""a\tb\u0041\u00e9c""#) == .string("a\tbAéc"))
+        // Control characters are escaped on output, and raw ones are refused on input.
+        let control = JSON.string("x\u{01}\u{1F}\"\\\r")
+        #expect(control.text == #""x\u0001\u001f\"\\\r""#)
+        #expect(try JSON.parse(control.text) == control)
+        for bad in ["\"a\u{01}\"", "\"a\\q\"", "\"abc", "\"a\\", #""\u12""#] {
+            #expect(throws: JSONParseError.self) { try JSON.parse(bad) }
+        }
+    }
+
+    @Test func prefixesParseStrictly() {
+        #expect(InetPrefix("10.244.1.5/24")?.description == "10.244.1.5/24")
+        #expect(InetPrefix("fd00:10::/64")?.length == 64)
+        #expect(InetPrefix("10.0.0.0/024")?.length == 24)
+        #expect(InetPrefix("10.0.0.0/0")?.length == 0)
+        for bad in [
+            "10.0.0.0", "10.0.0.0/", "10.0.0.0/33", "fd00::/129", "10.0.0.0/+8", "10.0.0.0/8x", "x/8", "10.0.0/8",
+        ] {
+            #expect(InetPrefix(bad) == nil, "\(bad)")
+        }
+        #expect(MACAddress("0a:1B:c2:03:e4:ff")?.description == "0a:1b:c2:03:e4:ff")
+    }
 }

@@ -66,7 +66,8 @@ public final class AllocationStore {
             var interface = ""
             if let newline {
                 let rest = content[bytes.index(after: newline)...]
-                interface = String(rest[..<(rest.utf8.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex)])
+                interface =
+                    String(rest[..<(rest.utf8.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex)])
                     .trimmingWhitespace
             }
             result.append(
@@ -218,8 +219,11 @@ public final class AllocationStore {
         }
     }
 
-    /// `mkdir -p`.
+    /// `mkdir -p`. The store's directory exists on every call but the first, so one `mkdir` usually settles it.
     private static func makeDirectories(_ path: String) throws(CNIError) {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST {
+            return
+        }
         var current = ""
         for component in path.split(separator: "/") {
             current += "/" + component
