@@ -14,12 +14,14 @@
 #   position-dependent too; shared libraries, the stack and the heap are still randomised.
 # - No `-export-dynamic`: nothing resolves symbols of the plugin at run time, and exporting them all turns
 #   internal references into symbol lookups at start-up.
+# - No `-rpath=$ORIGIN`: the plugin loads no library from its own directory, and the loader probed ~10 paths
+#   there (glibc-hwcaps, tls, ...) for each library on every start.
 set -eu
 for arg in "$@"; do
     shift
     case "$arg" in
         -lstdc++ | -lnl-route-3 | -lnl-3 | -lnftnl) set -- "$@" -Bstatic "$arg" -Bdynamic ;;
-        -pie | -export-dynamic) ;;
+        -pie | -export-dynamic | -rpath=*) ;;
         */Scrt1.o) set -- "$@" "${arg%Scrt1.o}crt1.o" ;;
         */crtbeginS.o) set -- "$@" "${arg%crtbeginS.o}crtbegin.o" ;;
         */crtendS.o) set -- "$@" "${arg%crtendS.o}crtend.o" ;;

@@ -1,7 +1,10 @@
 import LinkNetlink
 import NetNamespace
 
-/// The pod half of an attachment: work done on a thread inside the pod's network namespace.
+/// The pod half of an attachment: work done inside the pod's network namespace.
+///
+/// The plugin is single-threaded, so it switches its own thread in and back out
+/// (`NetworkNamespace.runOnCallingThread`) rather than starting a thread per switch.
 enum PodSide {
     /// What the pod end gets: addresses, routes, and the interface they go on.
     struct Plan: Sendable {
@@ -14,7 +17,7 @@ enum PodSide {
     /// changed anywhere.
     static func checkInterfaceFree(_ name: String, in namespace: NetworkNamespace) throws(CNIError) {
         do {
-            try namespace.run {
+            try namespace.runOnCallingThread {
                 let connection = try LinkConnection()
                 if try connection.link(named: name) != nil {
                     throw CNIError(
@@ -33,7 +36,7 @@ enum PodSide {
     /// - Returns: the pod end's MAC address.
     static func configure(_ plan: Plan, in namespace: NetworkNamespace) throws(CNIError) -> MACAddress? {
         do {
-            return try namespace.run { () throws -> MACAddress? in
+            return try namespace.runOnCallingThread { () throws -> MACAddress? in
                 let connection = try LinkConnection()
                 if let loopback = try connection.link(named: "lo"), !loopback.isUp {
                     try connection.setUp(index: loopback.index, name: "lo")
@@ -69,7 +72,7 @@ enum PodSide {
     /// CHECK: the interface exists with every expected address and every expected route.
     static func verify(_ plan: Plan, in namespace: NetworkNamespace) throws(CNIError) {
         do {
-            try namespace.run {
+            try namespace.runOnCallingThread {
                 let connection = try LinkConnection()
                 guard let link = try connection.link(named: plan.interfaceName) else {
                     throw CNIError(.checkFailed, "interface \(plan.interfaceName) is missing from \(namespace.path)")

@@ -75,6 +75,31 @@ public struct NetworkNamespace: Sendable, Hashable {
         try systemCall(.unlink, path: path) { unlink(path) }
     }
 
+    /// Runs `body` inside this namespace on the calling thread, which returns to its own namespace afterwards.
+    ///
+    /// Only for single-threaded programs that own their only thread, like the CNI plugin: there a thread per
+    /// switch (``run(_:)``) costs more than the work it does, and nothing else can run on the thread while it is
+    /// inside. Never from async code or a thread pool. If the thread cannot return to its namespace the process
+    /// stops rather than carry on in the wrong one.
+    ///
+    /// - Throws: like ``run(_:)``: ``NetNamespaceError`` when the namespace cannot be entered, otherwise whatever
+    ///   `body` throws.
+    public func runOnCallingThread<T>(_ body: () throws -> T) throws -> T {
+        let here = "/proc/thread-self/ns/net"
+        let origin = try systemCall(.open, path: here) { open(here, O_RDONLY | O_CLOEXEC) }
+        defer { close(origin) }
+        let path = path
+        let file = try systemCall(.open, path: path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(file) }
+        try systemCall(.enter, path: path) { setns(file, CLONE_NEWNET) }
+        defer {
+            if setns(origin, CLONE_NEWNET) != 0 {
+                fatalError("cannot return from network namespace \(path) to the thread's own (errno \(errno))")
+            }
+        }
+        return try body()
+    }
+
     /// Runs `body` inside this namespace and returns its result (or rethrows its error).
     ///
     /// `body` runs synchronously on a new thread that enters the namespace with `setns(CLONE_NEWNET)` and exits

@@ -78,6 +78,31 @@ struct NetworkNamespaceTests {
         }
     }
 
+    @Test("runOnCallingThread enters on this thread and returns, also when the body throws", .requiresRoot)
+    func runOnCallingThreadReturns() throws {
+        struct Marker: Error, Equatable {}
+        try withTestNamespaces("here") { namespaces in
+            let namespace = namespaces[0]
+            let outside = currentThreadNamespaceInode()
+            try namespace.addVethPair("sl-here0", peer: "sl-here1")
+            let (inside, sawLink) = try namespace.namespace.runOnCallingThread {
+                (currentThreadNamespaceInode(), hasInterface("sl-here0"))
+            }
+            #expect(inside == inode(of: namespace.namespace.path))
+            #expect(sawLink)
+            #expect(currentThreadNamespaceInode() == outside)
+            #expect(throws: Marker()) {
+                try namespace.namespace.runOnCallingThread { () throws -> Void in throw Marker() }
+            }
+            #expect(currentThreadNamespaceInode() == outside)
+            #expect(!hasInterface("sl-here0"))
+            #expect(throws: NetNamespaceError.self) {
+                try NetworkNamespace(path: "/nonexistent/netns").runOnCallingThread {}
+            }
+            #expect(currentThreadNamespaceInode() == outside)
+        }
+    }
+
     @Test("links created in the namespace are visible inside run and not outside", .requiresRoot)
     func linksAreScoped() throws {
         try withTestNamespaces("links") { namespaces in
