@@ -128,8 +128,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Runtimes exec the plugin for every pod and call VERSION constantly: a static Swift runtime saves the
-        // dynamic loader about 2 ms per exec, and linking libstdc++, libnl and libnftnl statically (scripts/cni-ld.sh)
-        // another ~0.9 ms of CPU (measured; see Benchmarks/README.md, "CNI").
+        // dynamic loader about 2 ms per exec, and the link in scripts/cni-ld.sh (static libstdc++/libnl/libnftnl,
+        // position-dependent) cuts a VERSION from 3.3 M to 0.6 M instructions (cni-conf/README.md, "Start-up cost").
         .executableTarget(
             name: "sluice-cni",
             dependencies: ["CNIPlugin"],
