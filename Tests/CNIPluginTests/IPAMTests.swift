@@ -96,6 +96,30 @@ import Testing
         try store.release(address)
         #expect(try store.reservations().map(\.address.description) == ["10.244.7.3"])
     }
+
+    @Test func scanFindsEveryAddressAndWhatOneAttachmentHolds() throws {
+        let directory = try temporaryDirectory()
+        defer { removeTree(directory) }
+        let store = try AllocationStore(dataDirectory: directory, network: "net")
+        let me = AttachmentID(containerID: "c1", interfaceName: "eth0")
+        try write("\(directory)/net/10.244.7.2", "c1\r\neth0")
+        try write("\(directory)/net/10.244.7.2.pod", "default/a\r\nc1")
+        try write("\(directory)/net/fd00::2", " c1 \n eth0 \n")  // whitespace around either line
+        try write("\(directory)/net/10.244.7.3", "c1")  // old host-local: any interface of c1
+        try write("\(directory)/net/10.244.7.4", "c1\r\neth1")  // same container, another interface
+        try write("\(directory)/net/10.244.7.5", "c10\r\neth0")  // a container ID c1 is a prefix of
+        try write("\(directory)/net/10.244.7.6", "")
+        try write("\(directory)/net/last_reserved_ip.0", "10.244.7.6")
+        try write("\(directory)/net/.sluice-tmp-1-10.244.7.9", "c1\r\neth0")
+        let (taken, held) = try store.withLock { () throws(CNIError) in try store.scan(for: me) }
+        #expect(
+            Set(taken.map(\.description))
+                == ["10.244.7.2", "fd00::2", "10.244.7.3", "10.244.7.4", "10.244.7.5", "10.244.7.6"])
+        #expect(Set(held.map(\.description)) == ["10.244.7.2", "fd00::2", "10.244.7.3"])
+        // The same answer as the decoded records give.
+        let decoded = try store.reservations().filter { $0.belongs(to: me) }.map(\.address)
+        #expect(Set(decoded) == Set(held))
+    }
 }
 
 func temporaryDirectory() throws -> String {

@@ -78,6 +78,101 @@ public final class AllocationStore {
         return result
     }
 
+    /// What ADD and DEL need from the store, in one pass: every recorded address, and those `attachment` holds.
+    ///
+    /// Runs over every live pod's record on each call, so records are compared as bytes in one reused buffer
+    /// rather than decoded into ``Reservation``s. Call under the lock.
+    public func scan(for attachment: AttachmentID) throws(CNIError) -> (taken: Set<InetAddress>, held: [InetAddress]) {
+        let containerID = Array(attachment.containerID.utf8)
+        let interface = Array(attachment.interfaceName.utf8)
+        guard let stream = opendir(directory) else {
+            throw Self.ioError("opendir", directory)
+        }
+        defer { closedir(stream) }
+        let directoryFile = dirfd(stream)
+        var taken = Set<InetAddress>(minimumCapacity: 256)
+        var held: [InetAddress] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        // Names stay C strings: parsed by inet_pton and opened relative to the directory, no String per entry.
+        while let entry = readdir(stream) {
+            let record = withUnsafePointer(to: &entry.pointee.d_name) { raw -> (InetAddress, Int32)? in
+                let name = UnsafeRawPointer(raw).assumingMemoryBound(to: CChar.self)
+                guard let address = Self.address(named: name) else {
+                    return nil
+                }
+                return (address, openat(directoryFile, name, O_RDONLY | O_CLOEXEC))
+            }
+            guard let (address, file) = record else {
+                continue
+            }
+            taken.insert(address)
+            guard file >= 0 else {
+                guard errno == ENOENT else {
+                    throw Self.ioError("open", "\(directory)/\(address)")
+                }
+                continue
+            }
+            let count = try Self.readRecord(file, into: &buffer, path: "\(directory)/\(address)")
+            if Self.record(buffer[..<count], belongsTo: containerID, interface) {
+                held.append(address)
+            }
+        }
+        return (taken, held)
+    }
+
+    /// The address a record's file name spells (`10.244.1.5`, `fd00::5`), or `nil` for the store's other files.
+    private static func address(named name: UnsafePointer<CChar>) -> InetAddress? {
+        var bytes: (UInt64, UInt64) = (0, 0)
+        let isIPv6 = strchr(name, Int32(UInt8(ascii: ":"))) != nil
+        return withUnsafeMutableBytes(of: &bytes) { raw -> InetAddress? in
+            guard inet_pton(isIPv6 ? AF_INET6 : AF_INET, name, raw.baseAddress) == 1 else {
+                return nil
+            }
+            return InetAddress(bytes: raw.prefix(isIPv6 ? 16 : 4))
+        }
+    }
+
+    /// Reads an open record (at most `buffer.count` bytes: records are a container ID and an interface name)
+    /// into `buffer`, closes it and returns the byte count.
+    private static func readRecord(
+        _ file: Int32, into buffer: inout [UInt8], path: @autoclosure () -> String
+    ) throws(CNIError) -> Int {
+        defer { close(file) }
+        var total = 0
+        while total < buffer.count {
+            let count = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress! + total, $0.count - total) }
+            if count > 0 {
+                total += count
+            } else if count == 0 {
+                break
+            } else if errno != EINTR {
+                throw ioError("read", path())
+            }
+        }
+        return total
+    }
+
+    /// `containerID\r\nifname` (or an old host-local record's `containerID` alone, which matches any interface
+    /// of its container), compared line by line with surrounding whitespace ignored, like ``reservations()``.
+    static func record(_ bytes: ArraySlice<UInt8>, belongsTo containerID: [UInt8], _ interface: [UInt8]) -> Bool {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        /// The line starting at `start`, trimmed, and where the next line starts.
+        func line(from start: Int) -> (ArraySlice<UInt8>, next: Int) {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            var low = start
+            var high = end
+            while low < high && isSpace(bytes[low]) { low += 1 }
+            while high > low && isSpace(bytes[high - 1]) { high -= 1 }
+            return (bytes[low..<high], end < bytes.endIndex ? end + 1 : end)
+        }
+        let (first, next) = line(from: bytes.startIndex)
+        guard first.elementsEqual(containerID) else {
+            return false
+        }
+        let second = line(from: next).0
+        return second.isEmpty || second.elementsEqual(interface)
+    }
+
     /// Records `address` as held by `attachment`; `false` when the address is already recorded.
     public func reserve(_ address: InetAddress, for attachment: AttachmentID) throws(CNIError) -> Bool {
         let temporary = "\(directory)/\(Self.temporaryPrefix)\(getpid())-\(address)"

@@ -23,21 +23,17 @@ struct IPAM {
         for attachment: AttachmentID, requested: [InetAddress], pod: String? = nil
     ) throws(CNIError) -> [CNIResult.IPConfig] {
         try store.withLock { () throws(CNIError) -> [CNIResult.IPConfig] in
-            let reservations = try store.reservations()
-            let taken = Set(reservations.map(\.address))
+            let (taken, held) = try store.scan(for: attachment)
             var unclaimed = requested
             var allocated: [CNIResult.IPConfig] = []
             var recorded: [InetAddress] = []
             do throws(CNIError) {
                 for allocator in allocators {
                     let request = unclaimed.firstIndex(where: allocator.owns).map { unclaimed.remove(at: $0) }
-                    if request == nil,
-                        let existing = reservations.first(where: {
-                            $0.attachment == attachment && allocator.owns($0.address)
-                        }),
-                        let range = allocator.ranges.first(where: { $0.contains(existing.address) })
+                    if request == nil, let existing = held.first(where: allocator.owns),
+                        let range = allocator.ranges.first(where: { $0.contains(existing) })
                     {
-                        allocated.append(ipConfig(existing.address, range))
+                        allocated.append(ipConfig(existing, range))
                         continue
                     }
                     let last = try store.lastReserved(setIndex: allocator.setIndex)
@@ -68,12 +64,11 @@ struct IPAM {
     @discardableResult
     func release(_ attachment: AttachmentID) throws(CNIError) -> [InetAddress] {
         try store.withLock { () throws(CNIError) -> [InetAddress] in
-            var released: [InetAddress] = []
-            for reservation in try store.reservations() where reservation.belongs(to: attachment) {
-                try store.release(reservation.address)
-                released.append(reservation.address)
+            let held = try store.scan(for: attachment).held
+            for address in held {
+                try store.release(address)
             }
-            return released
+            return held
         }
     }
 
