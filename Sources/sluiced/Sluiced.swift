@@ -75,6 +75,13 @@ struct Sluiced: AsyncParsableCommand {
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
+    @Option(
+        help: """
+            Seconds after which /healthz reports unhealthy while syncs keep failing or the API server does not \
+            answer (the programmed rules stay in place meanwhile).
+            """)
+    var unhealthyAfter = 60.0
+
     @Option(name: .customLong("v"), help: "Log verbosity: 0 errors and warnings, 1 info, 2 debug.")
     var verbosity = 1
 
@@ -84,6 +91,7 @@ struct Sluiced: AsyncParsableCommand {
             throw ValidationError("give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster")
         }
         guard minSyncPeriod >= 0 else { throw ValidationError("--min-sync-period must not be negative") }
+        guard unhealthyAfter > 0 else { throw ValidationError("--unhealthy-after must be positive") }
         guard ["none", "vxlan", "host-gw"].contains(overlay) else {
             throw ValidationError("--overlay \(overlay): expected none, vxlan or host-gw")
         }
@@ -146,7 +154,7 @@ struct Sluiced: AsyncParsableCommand {
             return
         }
         let health = try HealthCheckServer()
-        let metrics = AgentMetrics(sources: ["manifests"])
+        let metrics = AgentMetrics(sources: ["manifests"], staleAfter: .seconds(unhealthyAfter))
         let metricsServer =
             try metricsBindAddress.isEmpty ? nil : MetricsServer(address: metricsBindAddress, metrics: metrics)
         defer { metricsServer?.stop() }
