@@ -61,6 +61,9 @@ public final class KubernetesClient: Sendable {
         // instead of being retried inside the pool until the request's deadline: the reflector's backoff retries,
         // and the agent learns within seconds that the API server is unreachable.
         http.connectionPool.retryConnectionEstablishment = false
+        // Over HTTP/1.1 every open watch holds a connection: the agent's dozen watches (more with the routing
+        // controller) plus lists and writes must not queue behind the pool's default of 8 per host.
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
