@@ -33,6 +33,10 @@ public final class APIServerSource: Sendable {
     public let pods = ObjectCache<Pod>()
     public let networkPolicies = ObjectCache<NetworkPolicy>()
     public let nodes = ObjectCache<Node>()
+    /// Services as listed, kept only when `cachesServices` (the routing controller resolves backends with
+    /// them); the Service syncer does not need them.
+    public let services = ObjectCache<Service>()
+    private let cachesServices: Bool
     private let trigger: SyncTrigger
     private let restarted: @Sendable (WatchRestart) -> Void
     private let reachable: @Sendable (Bool) -> Void
@@ -42,16 +46,18 @@ public final class APIServerSource: Sendable {
     private let initialBackoff: Duration
 
     /// - Parameters:
+    ///   - cachesServices: also keep every Service in `services`.
     ///   - restarted: called on every resumed or relisted watch (`AgentMetrics.recordWatchRestart`).
     ///   - reachable: hears every answer and failure of the API server (`AgentMetrics.recordAPIReachable`).
     public init(
         client: KubernetesClient, trigger: SyncTrigger, watchTimeoutSeconds: Int = 300,
-        initialBackoff: Duration = .milliseconds(200), logger: Logger,
+        initialBackoff: Duration = .milliseconds(200), cachesServices: Bool = false, logger: Logger,
         restarted: @escaping @Sendable (WatchRestart) -> Void = { _ in },
         reachable: @escaping @Sendable (Bool) -> Void = { _ in }
     ) {
         self.client = client
         self.trigger = trigger
+        self.cachesServices = cachesServices
         self.reachable = reachable
         self.watchTimeoutSeconds = watchTimeoutSeconds
         self.initialBackoff = initialBackoff
@@ -102,6 +108,7 @@ public final class APIServerSource: Sendable {
             group.addTask {
                 await self.reflector(Service.self, .services).run(
                     handle: { event in
+                        if self.cachesServices { self.services.apply(event) }
                         await syncer.receive(Self.serviceEvents(event, logger: logger))
                         trigger.changed(Source.services, initialList: event.isInitialList)
                     }, restarted: { self.restarted($0) }, reachable: { self.reachable($0) })

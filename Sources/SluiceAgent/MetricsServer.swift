@@ -26,6 +26,7 @@ public final class AgentMetrics: Sendable {
         var expectedSources: Set<String> = []
         /// When the API server last stopped answering (every attempt since failed); `nil` while it answers.
         var unreachableSince: Date?
+        var statusWrites = 0
     }
 
     private let state = Mutex(State())
@@ -80,6 +81,9 @@ public final class AgentMetrics: Sendable {
         }
     }
 
+    /// Gateway/HTTPRoute status patches sent by the routing controller.
+    public func recordStatusWrites(_ count: Int) { state.withLock { $0.statusWrites += count } }
+
     /// Healthy unless the last sync failed and nothing has succeeded for `staleAfter` (like kube-proxy: a proxy
     /// that cannot program its rules for a while is unhealthy; one that has nothing to do is not), or the API
     /// server has not answered for `staleAfter` (the rules stay as programmed, but they are going stale).
@@ -130,7 +134,9 @@ public final class AgentMetrics: Sendable {
         metric(
             "sluice_api_server_reachable", "gauge", "Whether the API server answered the last attempt (0: failing).",
             s.unreachableSince == nil ? "1" : "0")
-
+        metric(
+            "sluice_routing_status_writes_total", "counter", "Gateway and HTTPRoute status patches sent.",
+            "\(s.statusWrites)")
         return out
     }
 

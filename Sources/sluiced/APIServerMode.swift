@@ -1,5 +1,6 @@
 import ConntrackNetlink
 import Foundation
+import GatewayRouting
 import KubeAPI
 import KubeClient
 import Logging
@@ -20,11 +21,11 @@ extension Sluiced {
                 try ClusterConfiguration.inCluster()
             }
         let client = try KubernetesClient(configuration: cluster, logger: logger)
-        let expected = APIServerSource.Source.all
+        let expected = APIServerSource.Source.all.union(routingController ? [RoutingController.source] : [])
         let metrics = AgentMetrics(sources: expected, staleAfter: .seconds(unhealthyAfter))
         let trigger = SyncTrigger()
         let source = APIServerSource(
-            client: client, trigger: trigger, logger: logger,
+            client: client, trigger: trigger, cachesServices: routingController, logger: logger,
             restarted: { restart in
                 metrics.recordWatchRestart()
                 logger.info("watch restarted: \(restart)")
@@ -36,6 +37,15 @@ extension Sluiced {
         defer { metricsServer?.stop() }
         let clusterInformers = Task { await source.runClusterInformers() }
         defer { clusterInformers.cancel() }
+        let routing =
+            routingController
+            ? RoutingController(
+                client: client, trigger: trigger,
+                configuration: RoutingConfiguration(controllerNames: [gatewayControllerName, ingressControllerName]),
+                discoveryInterval: .seconds(apiDiscoveryPeriod), logger: logger,
+                reachable: { metrics.recordAPIReachable($0) }) : nil
+        let routingInformers = Task { await routing?.runInformers() }
+        defer { routingInformers.cancel() }
 
         // The node's zone (topology-aware routing) and the overlay's first plan come from the Node list.
         while !source.nodes.hasSynced { try await Task.sleep(for: .milliseconds(50)) }
@@ -163,6 +173,18 @@ extension Sluiced {
                 }
                 applied.insert(APIServerSource.Source.nodes)
             }
+            // Routes resolve their backends and namespaces against Services and Namespaces too.
+            let routingInputs: Set = [
+                RoutingController.source, APIServerSource.Source.services, APIServerSource.Source.namespaces,
+            ]
+            if let routing, !changed.isDisjoint(with: routingInputs), routing.hasSynced,
+                source.services.hasSynced, source.namespaces.hasSynced
+            {
+                let report = await routing.sync(
+                    namespaces: source.namespaces.snapshot(), services: source.services.snapshot())
+                metrics.recordStatusWrites(report.writes)
+                applied.insert(RoutingController.source)
+            }
             metrics.recordProgrammed(
                 services: await syncer.programmedServiceCount, endpoints: await syncer.programmedElementCount,
                 policyElements: await policies.programmedElementCount,
@@ -178,8 +200,10 @@ extension Sluiced {
         }
         serviceInformers.cancel()
         clusterInformers.cancel()
+        routingInformers.cancel()
         await serviceInformers.value
         await clusterInformers.value
+        await routingInformers.value
         try await client.shutdown()
     }
 
