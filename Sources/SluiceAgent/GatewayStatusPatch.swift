@@ -39,10 +39,13 @@ public enum GatewayStatusPatch {
 
     /// The `status` patch of an HTTPRoute (`parents`, which a merge patch replaces whole), or `nil` when
     /// nothing changes. Entries whose `controllerName` is one of `controllerNames` are this controller's: they
-    /// become `report`'s parents (none when the route no longer names a Gateway of ours). Every other entry is
-    /// kept as it is, in its order, ahead of ours.
+    /// become `report`'s parents that name a Gateway in `servedGateways` (`namespace/name`) — none when the
+    /// route no longer names one. A parentRef to a Gateway that does not exist, or to another kind, is judged by
+    /// the router but is nobody's here: the spec lets an implementation write only the parents it is
+    /// responsible for. Every other entry is kept as it is, in its order, ahead of ours.
     public static func httpRoute(
-        _ report: HTTPRouteReport?, current: JSONValue?, controllerNames: Set<String>, generation: Int?, now: String
+        _ report: HTTPRouteReport?, current: JSONValue?, controllerNames: Set<String>, servedGateways: Set<String>,
+        generation: Int?, now: String
     ) -> JSONValue? {
         let existing = current?["parents"]?.arrayValue ?? []
         func isOurs(_ entry: JSONValue) -> Bool {
@@ -51,7 +54,13 @@ public enum GatewayStatusPatch {
         let foreign = existing.filter { !isOurs($0) }
         let ours = existing.filter(isOurs)
         var parents = foreign
-        for parent in report?.parents ?? [] where controllerNames.contains(parent.controllerName) {
+        let responsible = (report?.parents ?? []).filter { parent in
+            let reference = parent.parentRef
+            return controllerNames.contains(parent.controllerName) && reference.group == gatewayAPIGroup
+                && reference.kind == Gateway.kind
+                && servedGateways.contains("\(reference.namespace ?? report?.namespace ?? "")/\(reference.name)")
+        }
+        for parent in responsible {
             guard let reference = try? JSONValue(encoding: parent.parentRef) else { continue }
             let previous = ours.first {
                 $0["parentRef"] == reference && $0["controllerName"]?.stringValue == parent.controllerName

@@ -246,11 +246,12 @@ public final class RoutingController: Sendable {
         let routeReports = Dictionary(status.httpRoutes.map { ("\($0.namespace)/\($0.name)", $0) }) { first, _ in
             first
         }
+        let served = Set(status.gateways.map { "\($0.namespace)/\($0.name)" })
         for route in routeObjects {
             guard
                 let patch = GatewayStatusPatch.httpRoute(
                     routeReports[route.base.namespacedName], current: route.status, controllerNames: controllerNames,
-                    generation: route.metadata.generation, now: now)
+                    servedGateways: served, generation: route.metadata.generation, now: now)
             else { continue }
             await write(patch, of: route, .httpRoutes, cache: httpRoutes, report: &report)
         }

@@ -32,13 +32,14 @@ struct GatewayStatusPatchTests {
         ])
         let patch = try #require(
             GatewayStatusPatch.httpRoute(
-                nil, current: current, controllerNames: Self.ours, generation: 3, now: "2030-01-01T00:00:00Z"))
+                nil, current: current, controllerNames: Self.ours, servedGateways: ["default/gw"], generation: 3,
+                now: "2030-01-01T00:00:00Z"))
         #expect(patch == .object(["parents": .array([theirs])]))
         // A route with only other controllers' entries is not ours to write.
         #expect(
             GatewayStatusPatch.httpRoute(
-                nil, current: .object(["parents": .array([theirs])]), controllerNames: Self.ours, generation: 3,
-                now: "2030-01-01T00:00:00Z") == nil)
+                nil, current: .object(["parents": .array([theirs])]), controllerNames: Self.ours,
+                servedGateways: ["default/gw"], generation: 3, now: "2030-01-01T00:00:00Z") == nil)
     }
 
     @Test func aConditionTurningFalseGetsANewTransitionTimeAndTheOthersKeepTheirs() throws {

@@ -47,7 +47,7 @@ struct RoutingControllerTests {
             kind: HTTPRoute
             metadata: {name: web, namespace: default, generation: 1}
             spec:
-              parentRefs: [{name: gw}, {name: other-gw}]
+              parentRefs: [{name: gw}, {name: other-gw}, {name: nowhere}]
               hostnames: [web.example.com]
               rules: [{backendRefs: [{name: web, port: 80}]}]
             """, source: "routing.yaml")
@@ -170,7 +170,8 @@ struct RoutingControllerTests {
                     listener["supportedKinds"]
                         == .array([.object(["group": .string(gatewayAPIGroup), "kind": .string("HTTPRoute")])]))
 
-                // HTTPRoute: the other controller's entry untouched and first; ours for gw only.
+                // HTTPRoute: the other controller's entry untouched and first; ours for gw only (not for the
+                // Gateway "nowhere", which does not exist and so is nobody's).
                 let parents = Self.status(fixture, "default/web", in: Self.routes)?["parents"]?.arrayValue ?? []
                 #expect(parents.first == Self.foreignParent)
                 let ours = try #require(parents.last)
