@@ -96,7 +96,7 @@ let package = Package(
             name: "SluiceAgent",
             dependencies: [
                 "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "NetworkPolicy", "ConntrackNetlink",
-                "Overlay", "LinkNetlink", "KubeClient",
+                "Overlay", "LinkNetlink", "KubeClient", "GatewayRouting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -121,7 +121,7 @@ let package = Package(
             name: "sluiced",
             dependencies: [
                 "SluiceAgent", "KubeAPI", "ServiceProxy", "NetworkPolicy", "NFTablesNetlink", "ConntrackNetlink",
-                "Overlay",
+                "Overlay", "GatewayRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -231,7 +231,7 @@ let package = Package(
         .testTarget(
             name: "KubeClientTests",
             dependencies: [
-                "KubeClient", "KubeAPI", "SluiceAgent", "ServiceProxy", "SluiceTestSupport",
+                "KubeClient", "KubeAPI", "SluiceAgent", "ServiceProxy", "SluiceTestSupport", "GatewayRouting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -49,4 +49,26 @@ public struct APIResource: Sendable, Hashable, CustomStringConvertible {
     /// networking.k8s.io/v1 NetworkPolicies.
     public static let networkPolicies = APIResource(
         group: "networking.k8s.io", version: "v1", plural: "networkpolicies")
+
+    /// Gateway API kinds (gateway.networking.k8s.io), watched by the routing controller once discovery shows
+    /// their CRDs are installed.
+    public static let gatewayClasses = APIResource(group: gatewayGroup, version: "v1", plural: "gatewayclasses")
+    /// Gateways: listeners that routes attach to; their status is written for classes Sluice controls.
+    public static let gateways = APIResource(group: gatewayGroup, version: "v1", plural: "gateways")
+    /// HTTPRoutes: their `status.parents` entries for Sluice's Gateways are written by Sluice.
+    public static let httpRoutes = APIResource(group: gatewayGroup, version: "v1", plural: "httproutes")
+    /// ReferenceGrants, at the version discovery finds (v1beta1 in the standard channel up to Gateway API 1.2).
+    public static func referenceGrants(version: String) -> APIResource {
+        APIResource(group: gatewayGroup, version: version, plural: "referencegrants")
+    }
+    /// networking.k8s.io/v1 Ingresses.
+    public static let ingresses = APIResource(group: "networking.k8s.io", version: "v1", plural: "ingresses")
+    /// networking.k8s.io/v1 IngressClasses: which controller serves which Ingresses.
+    public static let ingressClasses = APIResource(group: "networking.k8s.io", version: "v1", plural: "ingressclasses")
+    /// TLS Secrets only (HTTPS listeners' certificate references): no other Secret is ever sent.
+    public static let tlsSecrets = APIResource(
+        group: "", version: "v1", plural: "secrets", fieldSelector: "type=\(Secret.tlsType)")
+
+    /// The Gateway API's group.
+    public static let gatewayGroup = gatewayAPIGroup
 }

@@ -170,6 +170,14 @@ struct KubeconfigFile: Decodable {
             throw KubeClientError.configuration("kubeconfig \(source): cluster \"\(context.cluster)\" is not defined")
         }
         let user = context.user.flatMap { name in users?.first(where: { $0.name == name })?.value }
+        if cluster.insecureSkipTLSVerify == true
+            && (cluster.certificateAuthority != nil || cluster.certificateAuthorityData != nil)
+        {
+            // kubectl refuses this too: which of the two was meant is anyone's guess.
+            throw KubeClientError.configuration(
+                "kubeconfig \(source): cluster \"\(context.cluster)\" sets both insecure-skip-tls-verify and a "
+                    + "certificate-authority")
+        }
 
         func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : directory + "/" + path }
         func material(inline: String?, file: String?, _ what: String) throws -> Data? {

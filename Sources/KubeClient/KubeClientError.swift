@@ -13,6 +13,18 @@ public enum KubeClientError: Error, CustomStringConvertible, Sendable, Equatable
     case malformed(String)
     /// The kubeconfig or in-cluster environment does not say how to reach the server.
     case configuration(String)
+    /// No HTTP exchange happened: the connection or the TLS handshake failed (server down, certificate not
+    /// trusted, client certificate refused). The message names the server and the cause.
+    case transport(String)
+
+    /// Whether `error` is an answer of the API server (an HTTP status, a watch error, a bad body) rather than a
+    /// failure to reach it: a server that refuses one request (RBAC, an expired token) is still reachable, and
+    /// health must not fail the whole agent for one forbidden resource.
+    public static func isAnswer(_ error: any Error) -> Bool {
+        guard let error = error as? KubeClientError else { return false }
+        if case .transport = error { return false }
+        return true
+    }
 
     /// The failure in words, for logs.
     public var description: String {
@@ -23,6 +35,7 @@ public enum KubeClientError: Error, CustomStringConvertible, Sendable, Equatable
         case .watchError(let code, let message): "watch error \(code): \(message)"
         case .malformed(let message): "malformed response: \(message)"
         case .configuration(let message): "API server configuration: \(message)"
+        case .transport(let message): message
         }
     }
 }

@@ -57,6 +57,13 @@ public final class KubernetesClient: Sendable {
         var http = HTTPClient.Configuration(
             tlsConfiguration: tls, timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10)))
         http.httpVersion = .http1Only
+        // A connection that cannot be made (server down, TLS refused) fails the request at once with its cause,
+        // instead of being retried inside the pool until the request's deadline: the reflector's backoff retries,
+        // and the agent learns within seconds that the API server is unreachable.
+        http.connectionPool.retryConnectionEstablishment = false
+        // Over HTTP/1.1 every open watch holds a connection: the agent's dozen watches (more with the routing
+        // controller) plus lists and writes must not queue behind the pool's default of 8 per host.
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
@@ -72,7 +79,7 @@ public final class KubernetesClient: Sendable {
         var query = selectors(resource)
         query.append(("limit", String(limit)))
         if let continueToken { query.append(("continue", continueToken)) }
-        let response = try await http.execute(try request(resource.path, query), timeout: .seconds(60))
+        let response = try await execute(try request(resource.path, query), timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 512 << 20)
         try Self.check(response.status, body: body)
         do {
@@ -87,20 +94,22 @@ public final class KubernetesClient: Sendable {
 
     /// Watches `resource` from `resourceVersion` (with bookmarks), calling `handle` for each event in order until
     /// the server ends the stream (normally after `timeoutSeconds`), which returns, or it fails, which throws.
+    /// `opened` runs once the server has accepted the watch: a quiet stream is a working connection too.
     public func watch<Object: KubernetesObject>(
         _ type: Object.Type, _ resource: APIResource, from resourceVersion: String, timeoutSeconds: Int,
-        handle: (WatchEvent<Object>) async throws -> Void
+        opened: () async -> Void = {}, handle: (WatchEvent<Object>) async throws -> Void
     ) async throws {
         var query = selectors(resource)
         query += [
             ("watch", "true"), ("allowWatchBookmarks", "true"), ("resourceVersion", resourceVersion),
             ("timeoutSeconds", String(timeoutSeconds)),
         ]
-        let response = try await http.execute(
+        let response = try await execute(
             try request(resource.path, query), timeout: .seconds(Int64(timeoutSeconds) + 30))
         if response.status != .ok {
             try Self.check(response.status, body: try await response.body.collect(upTo: 1 << 20))
         }
+        await opened()
         var pending = Data()
         for try await chunk in response.body {
             pending.append(contentsOf: chunk.readableBytesView)
@@ -156,8 +165,83 @@ public final class KubernetesClient: Sendable {
         let patch = try JSONSerialization.data(
             withJSONObject: ["metadata": ["annotations": annotations]], options: [.sortedKeys])
         request.body = .bytes(ByteBuffer(data: patch))
-        let response = try await http.execute(request, timeout: .seconds(30))
+        let response = try await execute(request, timeout: .seconds(30))
         try Self.check(response.status, body: try await response.body.collect(upTo: 1 << 20))
+    }
+
+    /// The resources a group version serves (`/apis/gateway.networking.k8s.io/v1`, `/api/v1`), by plural name
+    /// (subresources left out), or `nil` when the API server does not serve it (404): how the agent learns
+    /// whether optional CRDs such as the Gateway API are installed, which is not an error when they are not.
+    public func servedResources(group: String, version: String) async throws -> Set<String>? {
+        let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        let response = try await execute(try request(path, []), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        if response.status == .notFound { return nil }
+        try Self.check(response.status, body: body)
+        do {
+            let list = try JSONDecoder().decode(APIResourceList.self, from: Data(buffer: body))
+            return Set(list.resources.map(\.name).filter { !$0.contains("/") })
+        } catch {
+            throw KubeClientError.malformed("discovery of \(path): \(error)")
+        }
+    }
+
+    /// Merge-patches the `status` subresource of one object: `patch` is the JSON body. Putting
+    /// `metadata.resourceVersion` in the patch makes it conditional (409 Conflict when the object changed since),
+    /// which a writer of shared lists such as `status.parents` needs so it never overwrites another controller's
+    /// concurrent entry. Returns the object as stored.
+    @discardableResult
+    public func patchStatus(
+        _ resource: APIResource, namespace: String?, name: String, patch: Data
+    ) async throws -> Data {
+        func escape(_ part: String) throws -> String {
+            guard let escaped = part.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed),
+                !part.isEmpty, !part.contains("/")
+            else { throw KubeClientError.malformed("object name \"\(part)\"") }
+            return escaped
+        }
+        let prefix = resource.group.isEmpty ? "/api/\(resource.version)" : "/apis/\(resource.group)/\(resource.version)"
+        let scope = try namespace.map { "/namespaces/\(try escape($0))" } ?? ""
+        var request = try request("\(prefix)\(scope)/\(resource.plural)/\(try escape(name))/status", [])
+        request.method = .PATCH
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/merge-patch+json")
+        request.body = .bytes(ByteBuffer(data: patch))
+        let response = try await execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        try Self.check(response.status, body: body)
+        return Data(buffer: body)
+    }
+
+    /// Every request goes through here, so a failure to connect names the server and, for TLS, the likely cause.
+    private func execute(_ request: HTTPClientRequest, timeout: TimeAmount) async throws -> HTTPClientResponse {
+        do {
+            return try await http.execute(request, timeout: timeout)
+        } catch let error as NIOSSLError {
+            throw KubeClientError.transport(tlsFailure(error))
+        } catch let error as BoringSSLError {
+            throw KubeClientError.transport(tlsFailure(error))
+        } catch let error as HTTPClientError where error != .cancelled {
+            throw KubeClientError.transport("cannot reach the API server at \(configuration.server): \(error)")
+        } catch let error as IOError {
+            throw KubeClientError.transport("cannot reach the API server at \(configuration.server): \(error)")
+        }
+    }
+
+    /// A TLS failure in words, with what to change for the two common ones.
+    private func tlsFailure(_ error: any Error) -> String {
+        let detail = "\(error)"
+        let hint =
+            if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+                "the server's certificate is not trusted: set the cluster's certificate-authority(-data) to the CA "
+                    + "that signed it (or insecure-skip-tls-verify)"
+            } else if detail.contains("CERTIFICATE_REQUIRED") || detail.contains("BAD_CERTIFICATE")
+                || detail.contains("UNKNOWN_CA")
+            {
+                "the server requires a client certificate it trusts: set the user's client-certificate and client-key"
+            } else {
+                "check the cluster's certificate-authority and the user's client certificate"
+            }
+        return "TLS with the API server at \(configuration.server) failed: \(hint) (\(detail))"
     }
 
     private func selectors(_ resource: APIResource) -> [(String, String)] {
@@ -227,6 +311,12 @@ struct EventHeader: Decodable {
 
 struct EventBody<Object: Decodable>: Decodable {
     var object: Object
+}
+
+/// `metav1.APIResourceList`: what a group version serves.
+struct APIResourceList: Decodable {
+    struct Resource: Decodable { var name: String }
+    var resources: [Resource]
 }
 
 /// `metav1.Status`, for the message of an error response.

@@ -70,10 +70,13 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
     }
 
     /// Runs until the task is cancelled, delivering events to `handle` in order. `restarted` is called each
-    /// time a watch is started again after the first.
+    /// time a watch is started again after the first. `reachable` hears `true` whenever the server answered (a
+    /// list, an accepted watch, an event, an error status) and `false` when it could not be reached, so the agent can tell an API
+    /// server it has lost for a while (unhealthy) from one that just has nothing to say.
     public func run(
         handle: @Sendable (InformerEvent<Object>) async -> Void,
-        restarted: @Sendable (WatchRestart) async -> Void = { _ in }
+        restarted: @Sendable (WatchRestart) async -> Void = { _ in },
+        reachable: @Sendable (Bool) async -> Void = { _ in }
     ) async {
         var known: [String: ObjectMeta] = [:]
         var resourceVersion: String?
@@ -85,6 +88,7 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
             do {
                 if resourceVersion == nil {
                     let (items, listVersion) = try await listAll()
+                    await reachable(true)
                     var now: [String: ObjectMeta] = [:]
                     for item in items { now[Self.key(item.metadata)] = item.metadata }
                     let removed = known.filter { now[$0.key] == nil }.map(\.value)
@@ -96,7 +100,8 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
                     logger.debug("listed \(resource)", metadata: ["objects": "\(items.count)", "rv": "\(listVersion)"])
                 }
                 try await client.watch(
-                    Object.self, resource, from: resourceVersion!, timeoutSeconds: watchTimeoutSeconds
+                    Object.self, resource, from: resourceVersion!, timeoutSeconds: watchTimeoutSeconds,
+                    opened: { await reachable(true) }
                 ) { event in
                     failures = 0
                     goneInARow = 0
@@ -128,6 +133,7 @@ public struct Reflector<Object: KubernetesObject>: Sendable {
                 if goneInARow > 1 { try? await Task.sleep(for: backoff(after: goneInARow - 1)) }
             } catch {
                 if Task.isCancelled { return }
+                await reachable(KubeClientError.isAnswer(error))
                 failures += 1
                 let delay = backoff(after: failures)
                 logger.warning("\(resource): \(error); retrying in \(delay)")

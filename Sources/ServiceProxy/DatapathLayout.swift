@@ -9,7 +9,8 @@ import NFTables
 /// 100 or 5,000 Services with 10 endpoints each use the same chains.
 public struct DatapathLayout: Sendable {
     public let table: TableRef
-    public let configuration: ProxyConfiguration
+    /// Only `nodeZone` changes after creation (`ServiceProxy.setNodeZone`); everything else shapes the table.
+    public internal(set) var configuration: ProxyConfiguration
 
     public init(configuration: ProxyConfiguration) {
         self.configuration = configuration

@@ -8,7 +8,7 @@ import NFTables
 /// it back when the kernel rejects the transaction: the kernel still holds that state, and the changes stay
 /// pending for the next sync. Tests and `sluice compile`/`trace` use the same values.
 public struct ServiceProxy: Sendable {
-    public let layout: DatapathLayout
+    public private(set) var layout: DatapathLayout
     private var compiler: ServiceCompiler { ServiceCompiler(layout: layout) }
 
     // The inputs, parsed (`ServiceInput`): API objects are not kept.
@@ -43,6 +43,14 @@ public struct ServiceProxy: Sendable {
     /// An empty proxier; its first `sync()` also creates the table and fixed objects.
     public init(configuration: ProxyConfiguration) {
         layout = DatapathLayout(configuration: configuration)
+    }
+
+    /// Moves the node to another zone (its Node's `topology.kubernetes.io/zone` label changed): Services that
+    /// use topology hints select their endpoints again at the next `sync()`; nothing else depends on the zone.
+    public mutating func setNodeZone(_ zone: String?) {
+        guard zone != layout.configuration.nodeZone else { return }
+        layout.configuration.nodeZone = zone
+        for (name, input) in services where input.wantsHints { dirty.insert(name) }
     }
 
     // MARK: inputs

@@ -33,21 +33,32 @@ public final class APIServerSource: Sendable {
     public let pods = ObjectCache<Pod>()
     public let networkPolicies = ObjectCache<NetworkPolicy>()
     public let nodes = ObjectCache<Node>()
+    /// Services as listed, kept only when `cachesServices` (the routing controller resolves backends with
+    /// them); the Service syncer does not need them.
+    public let services = ObjectCache<Service>()
+    private let cachesServices: Bool
     private let trigger: SyncTrigger
     private let restarted: @Sendable (WatchRestart) -> Void
+    private let reachable: @Sendable (Bool) -> Void
     private let logger: Logger
     /// Tuning of every reflector (tests shorten the backoff).
     private let watchTimeoutSeconds: Int
     private let initialBackoff: Duration
 
-    /// - Parameter restarted: called on every resumed or relisted watch (`AgentMetrics.recordWatchRestart`).
+    /// - Parameters:
+    ///   - cachesServices: also keep every Service in `services`.
+    ///   - restarted: called on every resumed or relisted watch (`AgentMetrics.recordWatchRestart`).
+    ///   - reachable: hears every answer and failure of the API server (`AgentMetrics.recordAPIReachable`).
     public init(
         client: KubernetesClient, trigger: SyncTrigger, watchTimeoutSeconds: Int = 300,
-        initialBackoff: Duration = .milliseconds(200), logger: Logger,
-        restarted: @escaping @Sendable (WatchRestart) -> Void = { _ in }
+        initialBackoff: Duration = .milliseconds(200), cachesServices: Bool = false, logger: Logger,
+        restarted: @escaping @Sendable (WatchRestart) -> Void = { _ in },
+        reachable: @escaping @Sendable (Bool) -> Void = { _ in }
     ) {
         self.client = client
         self.trigger = trigger
+        self.cachesServices = cachesServices
+        self.reachable = reachable
         self.watchTimeoutSeconds = watchTimeoutSeconds
         self.initialBackoff = initialBackoff
         self.logger = logger
@@ -85,7 +96,7 @@ public final class APIServerSource: Sendable {
                 } else {
                     trigger.changed(name)
                 }
-            }, restarted: { self.restarted($0) })
+            }, restarted: { self.restarted($0) }, reachable: { self.reachable($0) })
     }
 
     /// Watches Services and EndpointSlices into `syncer` (folded, not programmed: the sync loop flushes) until
@@ -97,16 +108,17 @@ public final class APIServerSource: Sendable {
             group.addTask {
                 await self.reflector(Service.self, .services).run(
                     handle: { event in
+                        if self.cachesServices { self.services.apply(event) }
                         await syncer.receive(Self.serviceEvents(event, logger: logger))
                         trigger.changed(Source.services, initialList: event.isInitialList)
-                    }, restarted: { self.restarted($0) })
+                    }, restarted: { self.restarted($0) }, reachable: { self.reachable($0) })
             }
             group.addTask {
                 await self.reflector(EndpointSlice.self, .endpointSlices).run(
                     handle: { event in
                         await syncer.receive(Self.sliceEvents(event, logger: logger))
                         trigger.changed(Source.endpointSlices, initialList: event.isInitialList)
-                    }, restarted: { self.restarted($0) })
+                    }, restarted: { self.restarted($0) }, reachable: { self.reachable($0) })
             }
         }
     }

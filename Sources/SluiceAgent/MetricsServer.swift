@@ -24,6 +24,9 @@ public final class AgentMetrics: Sendable {
         var watchRestarts = 0
         var readySources: Set<String> = []
         var expectedSources: Set<String> = []
+        /// When the API server last stopped answering (every attempt since failed); `nil` while it answers.
+        var unreachableSince: Date?
+        var statusWrites = 0
     }
 
     private let state = Mutex(State())
@@ -66,13 +69,31 @@ public final class AgentMetrics: Sendable {
     /// A watch resumed or relisted: frequent restarts point at an unhealthy API connection.
     public func recordWatchRestart() { state.withLock { $0.watchRestarts += 1 } }
 
+    /// The API server answered (`true`) or an attempt to reach it failed (`false`). Only a run of failures with
+    /// no answer in between counts: one watch failing while others work is a reconnect, not an outage.
+    public func recordAPIReachable(_ reachable: Bool, at time: Date = Date()) {
+        state.withLock { s in
+            if reachable {
+                s.unreachableSince = nil
+            } else if s.unreachableSince == nil {
+                s.unreachableSince = time
+            }
+        }
+    }
+
+    /// Gateway/HTTPRoute status patches sent by the routing controller.
+    public func recordStatusWrites(_ count: Int) { state.withLock { $0.statusWrites += count } }
+
     /// Healthy unless the last sync failed and nothing has succeeded for `staleAfter` (like kube-proxy: a proxy
-    /// that cannot program its rules for a while is unhealthy; one that has nothing to do is not).
+    /// that cannot program its rules for a while is unhealthy; one that has nothing to do is not), or the API
+    /// server has not answered for `staleAfter` (the rules stay as programmed, but they are going stale).
     public func isHealthy(now: Date = Date()) -> Bool {
         state.withLock { s in
+            let threshold = Double(staleAfter.components.seconds) + Double(staleAfter.components.attoseconds) / 1e18
+            if let since = s.unreachableSince, now.timeIntervalSince(since) >= threshold { return false }
             guard s.lastFailed, let attempt = s.lastAttempt else { return true }
             let since = s.lastSuccess ?? attempt
-            return now.timeIntervalSince(since) < Double(staleAfter.components.seconds)
+            return now.timeIntervalSince(since) < threshold
         }
     }
 
@@ -110,6 +131,12 @@ public final class AgentMetrics: Sendable {
             "sluice_cni_allocations", "gauge", "Pod addresses recorded by sluice-cni on this node.",
             "\(s.cniAllocations)")
         metric("sluice_watch_restarts_total", "counter", "Times a watch had to be restarted.", "\(s.watchRestarts)")
+        metric(
+            "sluice_api_server_reachable", "gauge", "Whether the API server answered the last attempt (0: failing).",
+            s.unreachableSince == nil ? "1" : "0")
+        metric(
+            "sluice_routing_status_writes_total", "counter", "Gateway and HTTPRoute status patches sent.",
+            "\(s.statusWrites)")
         return out
     }
 

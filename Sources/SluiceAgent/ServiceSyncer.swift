@@ -63,6 +63,15 @@ public actor ServiceSyncer {
         for event in events { proxy.apply(event) }
     }
 
+    /// The node's zone as the Service rules were compiled for it.
+    public var nodeZone: String? { proxy.layout.configuration.nodeZone }
+
+    /// Follows a change of the node's zone label: Services with topology hints are recompiled at the next
+    /// `flush()`, so a node moved to another zone stops preferring its old zone's endpoints without a restart.
+    public func setNodeZone(_ zone: String?) {
+        proxy.setNodeZone(zone)
+    }
+
     /// Programs what `receive` folded in since the last sync (one transaction), like `sync(_:)` does.
     @discardableResult
     public func flush() throws -> Report {

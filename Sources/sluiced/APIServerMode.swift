@@ -1,5 +1,6 @@
 import ConntrackNetlink
 import Foundation
+import GatewayRouting
 import KubeAPI
 import KubeClient
 import Logging
@@ -20,22 +21,36 @@ extension Sluiced {
                 try ClusterConfiguration.inCluster()
             }
         let client = try KubernetesClient(configuration: cluster, logger: logger)
-        let metrics = AgentMetrics(sources: APIServerSource.Source.all)
+        let expected = APIServerSource.Source.all.union(routingController ? [RoutingController.source] : [])
+        let metrics = AgentMetrics(sources: expected, staleAfter: .seconds(unhealthyAfter))
         let trigger = SyncTrigger()
-        let source = APIServerSource(client: client, trigger: trigger, logger: logger) { restart in
-            metrics.recordWatchRestart()
-            logger.info("watch restarted: \(restart)")
-        }
+        let source = APIServerSource(
+            client: client, trigger: trigger, cachesServices: routingController, logger: logger,
+            restarted: { restart in
+                metrics.recordWatchRestart()
+                logger.info("watch restarted: \(restart)")
+            }, reachable: { metrics.recordAPIReachable($0) })
+        // Up before anything is listed: while the API server cannot be reached, /healthz turns unhealthy after
+        // --unhealthy-after and /readyz stays unready, and no rule programmed by a previous run is touched.
         let metricsServer =
             try metricsBindAddress.isEmpty ? nil : MetricsServer(address: metricsBindAddress, metrics: metrics)
         defer { metricsServer?.stop() }
         let clusterInformers = Task { await source.runClusterInformers() }
         defer { clusterInformers.cancel() }
+        let routing =
+            routingController
+            ? RoutingController(
+                client: client, trigger: trigger,
+                configuration: RoutingConfiguration(controllerNames: [gatewayControllerName, ingressControllerName]),
+                discoveryInterval: .seconds(apiDiscoveryPeriod), logger: logger,
+                reachable: { metrics.recordAPIReachable($0) }) : nil
+        let routingInformers = Task { await routing?.runInformers() }
+        defer { routingInformers.cancel() }
 
         // The node's zone (topology-aware routing) and the overlay's first plan come from the Node list.
         while !source.nodes.hasSynced { try await Task.sleep(for: .milliseconds(50)) }
         let nodes = source.nodes.snapshot()
-        let zone = nodes.first { $0.metadata.name == nodeName }?.metadata.labels["topology.kubernetes.io/zone"]
+        let zone = Self.zone(of: nodeName, in: nodes)
         var config = ProxyConfiguration(
             nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
@@ -91,9 +106,19 @@ extension Sluiced {
             }
         }
         defer { allocationWatch.cancel() }
-        var unready = APIServerSource.Source.all
+        var unready = expected
         for await round in trigger.rounds(minimumInterval: .milliseconds(Int64(minSyncPeriod * 1000))) {
             var applied: Set<String> = []
+            var changed = round.changed
+            // The node's zone label may change at run time: topology-hinted Services select endpoints again.
+            if round.changed.contains(APIServerSource.Source.nodes) {
+                let zone = Self.zone(of: nodeName, in: source.nodes.snapshot())
+                if zone != (await syncer.nodeZone) {
+                    logger.info("node zone is now \(zone ?? "unset")")
+                    await syncer.setNodeZone(zone)
+                    changed.insert(APIServerSource.Source.services)
+                }
+            }
             // Services wait for both of their lists: a Service without its slices would briefly reject traffic.
             let servicesListed =
                 !unready.contains(APIServerSource.Source.services)
@@ -101,7 +126,7 @@ extension Sluiced {
             let slicesListed =
                 !unready.contains(APIServerSource.Source.endpointSlices)
                 || round.listed.contains(APIServerSource.Source.endpointSlices)
-            if !round.changed.isDisjoint(with: serviceSources) && servicesListed && slicesListed {
+            if !changed.isDisjoint(with: serviceSources) && servicesListed && slicesListed {
                 let started = ContinuousClock.now
                 var synced = false
                 do {
@@ -118,9 +143,9 @@ extension Sluiced {
                 metrics.recordSync(
                     seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                     succeeded: synced)
-            } else if !round.changed.isDisjoint(with: serviceSources) {
+            } else if !changed.isDisjoint(with: serviceSources) {
                 // The other list is still coming: fold this round into the next one.
-                for name in round.changed.intersection(serviceSources) {
+                for name in changed.intersection(serviceSources) {
                     trigger.changed(name, initialList: round.listed.contains(name))
                 }
             }
@@ -148,6 +173,18 @@ extension Sluiced {
                 }
                 applied.insert(APIServerSource.Source.nodes)
             }
+            // Routes resolve their backends and namespaces against Services and Namespaces too.
+            let routingInputs: Set = [
+                RoutingController.source, APIServerSource.Source.services, APIServerSource.Source.namespaces,
+            ]
+            if let routing, !changed.isDisjoint(with: routingInputs), routing.hasSynced,
+                source.services.hasSynced, source.namespaces.hasSynced
+            {
+                let report = await routing.sync(
+                    namespaces: source.namespaces.snapshot(), services: source.services.snapshot())
+                metrics.recordStatusWrites(report.writes)
+                applied.insert(RoutingController.source)
+            }
             metrics.recordProgrammed(
                 services: await syncer.programmedServiceCount, endpoints: await syncer.programmedElementCount,
                 policyElements: await policies.programmedElementCount,
@@ -163,8 +200,15 @@ extension Sluiced {
         }
         serviceInformers.cancel()
         clusterInformers.cancel()
+        routingInformers.cancel()
         await serviceInformers.value
         await clusterInformers.value
+        await routingInformers.value
         try await client.shutdown()
+    }
+
+    /// This node's `topology.kubernetes.io/zone`, from its Node object.
+    static func zone(of nodeName: String, in nodes: [Node]) -> String? {
+        nodes.first { $0.metadata.name == nodeName }?.metadata.labels["topology.kubernetes.io/zone"]
     }
 }

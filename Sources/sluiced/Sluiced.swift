@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConntrackNetlink
 import Foundation
+import GatewayRouting
 import KubeAPI
 import KubeClient
 import Logging
@@ -75,6 +76,29 @@ struct Sluiced: AsyncParsableCommand {
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
+    @Option(
+        help: """
+            Seconds after which /healthz reports unhealthy while syncs keep failing or the API server does not \
+            answer (the programmed rules stay in place meanwhile).
+            """)
+    var unhealthyAfter = 60.0
+
+    @Flag(
+        help: """
+            API source: run the routing controller: watch Gateway API and Ingress objects (when their APIs are \
+            served), compile the route table and write the status of Gateways and HTTPRoutes of our classes.
+            """)
+    var routingController = false
+
+    @Option(help: "The GatewayClass controllerName the routing controller serves.")
+    var gatewayControllerName = RoutingConfiguration.gatewayControllerName
+
+    @Option(help: "The IngressClass spec.controller the routing controller serves.")
+    var ingressControllerName = RoutingConfiguration.ingressControllerName
+
+    @Option(help: "Seconds between API discovery checks for Gateway API / Ingress kinds not served yet.")
+    var apiDiscoveryPeriod = 60.0
+
     @Option(name: .customLong("v"), help: "Log verbosity: 0 errors and warnings, 1 info, 2 debug.")
     var verbosity = 1
 
@@ -84,6 +108,12 @@ struct Sluiced: AsyncParsableCommand {
             throw ValidationError("give exactly one source: --manifests DIR, --kubeconfig PATH or --in-cluster")
         }
         guard minSyncPeriod >= 0 else { throw ValidationError("--min-sync-period must not be negative") }
+        guard unhealthyAfter > 0, apiDiscoveryPeriod > 0 else {
+            throw ValidationError("--unhealthy-after and --api-discovery-period must be positive")
+        }
+        guard !routingController || manifests == nil else {
+            throw ValidationError("--routing-controller needs the API server (--kubeconfig or --in-cluster)")
+        }
         guard ["none", "vxlan", "host-gw"].contains(overlay) else {
             throw ValidationError("--overlay \(overlay): expected none, vxlan or host-gw")
         }
@@ -146,7 +176,7 @@ struct Sluiced: AsyncParsableCommand {
             return
         }
         let health = try HealthCheckServer()
-        let metrics = AgentMetrics(sources: ["manifests"])
+        let metrics = AgentMetrics(sources: ["manifests"], staleAfter: .seconds(unhealthyAfter))
         let metricsServer =
             try metricsBindAddress.isEmpty ? nil : MetricsServer(address: metricsBindAddress, metrics: metrics)
         defer { metricsServer?.stop() }

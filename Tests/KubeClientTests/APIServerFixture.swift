@@ -18,13 +18,14 @@ struct APIServerFixture: Sendable {
     /// - Parameters:
     ///   - tokenInFile: the kubeconfig names a token file (re-read per request) instead of holding the token.
     ///   - listen: runs the server's listen (e.g. inside a test namespace); by default on this thread.
+    ///   - tlsMode: an untrusted server certificate, or mutual TLS.
     static func with<T>(
-        tokenInFile: Bool = false, listen: ((TestAPIServer) throws -> Int)? = nil,
-        _ body: (APIServerFixture) async throws -> T
+        tokenInFile: Bool = false, tlsMode: TestAPIServer.TLSMode = TestAPIServer.TLSMode(),
+        listen: ((TestAPIServer) throws -> Int)? = nil, _ body: (APIServerFixture) async throws -> T
     ) async throws -> T {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
-        let server = TestAPIServer(token: "token-1", certificates: certificates)
+        let server = TestAPIServer(token: "token-1", certificates: certificates, tlsMode: tlsMode)
         let port = try listen?(server) ?? server.start()
         defer { server.stop() }
         let fixture = APIServerFixture(server: server, port: port, directory: certificates.directory)
@@ -50,9 +51,33 @@ struct APIServerFixture: Sendable {
         return try await body(fixture)
     }
 
+    /// Writes another kubeconfig next to the default one, with these `cluster:` and `user:` bodies (YAML lines,
+    /// relative paths resolve against the fixture's directory), and returns its path.
+    func kubeconfig(_ name: String, cluster: [String], user: [String]) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        let indent = "\n    "
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: test
+          cluster:
+            server: https://127.0.0.1:\(port)\(cluster.map { indent + $0 }.joined())
+        users:
+        - name: agent
+          user: {\(user.joined(separator: ", "))}
+        contexts:
+        - name: test
+          context: {cluster: test, user: agent}
+        current-context: test
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// A client from the fixture's kubeconfig; shut down after `body`.
-    func withClient<T>(_ body: (KubernetesClient) async throws -> T) async throws -> T {
-        let client = try KubernetesClient(configuration: try ClusterConfiguration.kubeconfig(at: kubeconfigPath))
+    func withClient<T>(kubeconfig: String? = nil, _ body: (KubernetesClient) async throws -> T) async throws -> T {
+        let client = try KubernetesClient(
+            configuration: try ClusterConfiguration.kubeconfig(at: kubeconfig ?? kubeconfigPath))
         do {
             let result = try await body(client)
             try await client.shutdown()

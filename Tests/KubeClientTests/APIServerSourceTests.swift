@@ -1,3 +1,4 @@
+import Foundation
 import KubeAPI
 import KubeClient
 import Logging
@@ -49,5 +50,18 @@ struct APIServerSourceTests {
             return
         }
         #expect(slice.serviceName == "web" && slice.metadata.name == "web-abc")
+    }
+
+    @Test func healthFailsOnlyAfterTheAPIServerHasNotAnsweredForTheThreshold() {
+        let metrics = AgentMetrics(sources: ["services"], staleAfter: .seconds(10))
+        let start = Date(timeIntervalSince1970: 1_000)
+        metrics.recordAPIReachable(false, at: start)
+        metrics.recordAPIReachable(false, at: start + 8)
+        #expect(metrics.isHealthy(now: start + 9))
+        #expect(!metrics.isHealthy(now: start + 10), "the outage counts from its first failure")
+        #expect(metrics.exposition().contains("\nsluice_api_server_reachable 0\n"))
+        metrics.recordAPIReachable(true, at: start + 11)
+        #expect(metrics.isHealthy(now: start + 30))
+        #expect(metrics.exposition().contains("\nsluice_api_server_reachable 1\n"))
     }
 }

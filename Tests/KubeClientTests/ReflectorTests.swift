@@ -179,7 +179,7 @@ struct ReflectorTests {
         apiVersion: v1
         kind: Config
         clusters:
-        - {name: c1, cluster: {server: "https://10.0.0.1:6443/", certificate-authority-data: \(Data("CA".utf8).base64EncodedString()), insecure-skip-tls-verify: true}}
+        - {name: c1, cluster: {server: "https://10.0.0.1:6443/", certificate-authority-data: \(Data("CA".utf8).base64EncodedString())}}
         users:
         - {name: u1, user: {client-certificate-data: \(Data("CERT".utf8).base64EncodedString()), client-key: key.pem}}
         contexts:
@@ -193,7 +193,7 @@ struct ReflectorTests {
         #expect(configuration.certificateAuthority == Data("CA".utf8))
         #expect(configuration.clientCertificate == Data("CERT".utf8))
         #expect(configuration.clientKey == Data("KEY".utf8))
-        #expect(configuration.insecureSkipTLSVerify)
+        #expect(!configuration.insecureSkipTLSVerify)
         #expect(configuration.credential == .none)
 
         try "CA2".write(to: directory.appendingPathComponent("ca.crt"), atomically: true, encoding: .utf8)

@@ -13,11 +13,20 @@ import Synchronization
 final class TestAPIServer: Sendable {
     /// A request as the server saw it, for assertions about what the client asked.
     struct Request: Sendable, CustomStringConvertible {
+        var method = "GET"
         var path: String
         var query: [String: String]
         var status: Int
         var isWatch: Bool { query["watch"] == "true" || query["watch"] == "1" }
-        var description: String { "\(status) \(path) \(query)" }
+        var description: String { "\(status) \(method) \(path) \(query)" }
+    }
+
+    /// How the server's TLS is set up.
+    struct TLSMode: Sendable {
+        /// Present a self-signed certificate no client trusts (for `insecure-skip-tls-verify`).
+        var untrustedServerCertificate = false
+        /// Require a client certificate signed by the test CA (mutual TLS); such a client needs no token.
+        var requireClientCertificate = false
     }
 
     private struct Stored: Sendable {
@@ -50,29 +59,44 @@ final class TestAPIServer: Sendable {
         var requests: [Request] = []
         /// Answer a too-old watch with HTTP 410 instead of an ERROR event in a 200 stream.
         var goneAsHTTPStatus = false
+        /// Whether the Gateway API's group versions are served (its CRDs installed).
+        var gatewayAPIInstalled = false
+        /// Close every new connection at once, as an API server that is down.
+        var refusesConnections = false
     }
 
     private let state: Mutex<State>
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let channel = Mutex<(any Channel)?>(nil)
     let certificates: TestCertificates
+    let tlsMode: TLSMode
 
-    init(token: String, certificates: TestCertificates) {
+    init(token: String, certificates: TestCertificates, tlsMode: TLSMode = TLSMode()) {
         state = Mutex(State(token: token))
         self.certificates = certificates
+        self.tlsMode = tlsMode
     }
 
     /// Listens on 127.0.0.1 of the calling thread's network namespace (a test namespace's `run` puts it there).
     func start() throws -> Int {
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificatePath).map {
-                .certificate($0)
-            }, privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKeyPath, format: .pem)))
+        let untrusted = tlsMode.untrustedServerCertificate
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(
+                untrusted ? certificates.untrustedCertificatePath : certificates.serverCertificatePath
+            ).map { .certificate($0) },
+            privateKey: .privateKey(
+                try NIOSSLPrivateKey(
+                    file: untrusted ? certificates.untrustedKeyPath : certificates.serverKeyPath, format: .pem)))
+        if tlsMode.requireClientCertificate {
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .file(certificates.caPath)
+        }
         let context = try NIOSSLContext(configuration: tls)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                if self.refusesConnections { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(RequestHandler(server: self))
@@ -164,6 +188,18 @@ final class TestAPIServer: Sendable {
         set { state.withLock { $0.goneAsHTTPStatus = newValue } }
     }
 
+    var gatewayAPIInstalled: Bool {
+        get { state.withLock { $0.gatewayAPIInstalled } }
+        set { state.withLock { $0.gatewayAPIInstalled = newValue } }
+    }
+
+    /// While set, connections are closed as soon as they are accepted (existing ones are dropped by the
+    /// caller with `dropWatches`).
+    var refusesConnections: Bool {
+        get { state.withLock { $0.refusesConnections } }
+        set { state.withLock { $0.refusesConnections = newValue } }
+    }
+
     var requests: [Request] { state.withLock { $0.requests } }
     var openWatches: Int { state.withLock { $0.watchers.count } }
 
@@ -186,7 +222,11 @@ final class TestAPIServer: Sendable {
         let path = components?.path ?? head.uri
         var query: [String: String] = [:]
         for item in components?.queryItems ?? [] { query[item.name] = item.value ?? "" }
-        let authorized = state.withLock { head.headers["Authorization"].first == "Bearer \($0.token)" }
+        // With mutual TLS the handshake already checked the client certificate: that is the identity.
+        let authorized = state.withLock {
+            head.headers["Authorization"].first == "Bearer \($0.token)"
+                || (tlsMode.requireClientCertificate && head.headers["Authorization"].isEmpty)
+        }
         guard authorized else {
             respond(channel, path: path, query: query, status: .unauthorized, body: Self.status(401, "Unauthorized"))
             return
@@ -195,7 +235,18 @@ final class TestAPIServer: Sendable {
             patchNode(channel, path: path, name: String(path.dropFirst("/api/v1/nodes/".count)), patch: body)
             return
         }
-        guard let kind = Self.kinds[path] else {
+        if head.method == .PATCH, path.hasSuffix("/status") {
+            patchStatus(channel, path: path, patch: body)
+            return
+        }
+        if let resources = discovery(path) {
+            let list = ["kind": "APIResourceList", "resources": resources.map { ["name": $0] }] as [String: Any]
+            let data = try! JSONSerialization.data(withJSONObject: list)
+            respond(channel, path: path, query: query, status: .ok, body: data)
+            return
+        }
+        let gatewayPath = path.hasPrefix("/apis/\(Self.gatewayGroup)/")
+        guard let kind = Self.kinds[path], !gatewayPath || gatewayAPIInstalled else {
             respond(channel, path: path, query: query, status: .notFound, body: Self.status(404, "not found"))
             return
         }
@@ -230,11 +281,82 @@ final class TestAPIServer: Sendable {
             return json
         }
         if let updated {
-            respond(channel, path: path, query: [:], status: .ok, body: updated)
+            respond(channel, method: "PATCH", path: path, status: .ok, body: updated)
         } else {
             respond(
                 channel, path: path, query: [:], status: .notFound, body: Self.status(404, "node \(name) not found"))
         }
+    }
+
+    static let gatewayGroup = "gateway.networking.k8s.io"
+
+    /// What discovery of a group version lists, or `nil` (404) for one not served.
+    private func discovery(_ path: String) -> [String]? {
+        switch path {
+        case "/api/v1": ["services", "pods", "namespaces", "nodes", "secrets", "nodes/status"]
+        case "/apis/discovery.k8s.io/v1": ["endpointslices"]
+        case "/apis/networking.k8s.io/v1": ["networkpolicies", "ingresses", "ingresses/status", "ingressclasses"]
+        case "/apis/\(Self.gatewayGroup)/v1" where gatewayAPIInstalled:
+            [
+                "gatewayclasses", "gatewayclasses/status", "gateways", "gateways/status", "httproutes",
+                "httproutes/status",
+            ]
+        case "/apis/\(Self.gatewayGroup)/v1beta1" where gatewayAPIInstalled: ["referencegrants"]
+        default: nil
+        }
+    }
+
+    /// A JSON merge patch of an object's `status` subresource
+    /// (`/apis/G/V/namespaces/NS/PLURAL/NAME/status`). A `metadata.resourceVersion` in the patch is a
+    /// precondition: 409 Conflict when the object has changed since, as the real API server answers.
+    private func patchStatus(_ channel: any Channel, path: String, patch: Data) {
+        var parts = path.split(separator: "/").map(String.init)
+        parts.removeLast()  // status
+        guard parts.count >= 5 else {
+            respond(channel, method: "PATCH", path: path, status: .notFound, body: Self.status(404, "not found"))
+            return
+        }
+        let name = parts.removeLast()
+        let plural = parts.removeLast()
+        var namespace = ""
+        if parts.count >= 2, parts[parts.count - 2] == "namespaces" {
+            namespace = parts.removeLast()
+            parts.removeLast()
+        }
+        let collection = "/" + (parts + [plural]).joined(separator: "/")
+        let key = "\(namespace)/\(name)"
+        let outcome: (HTTPResponseStatus, Data) = state.withLock { state in
+            guard let stored = state.objects[collection]?[key],
+                var object = try? JSONSerialization.jsonObject(with: stored.json) as? [String: Any],
+                let changes = try? JSONSerialization.jsonObject(with: patch) as? [String: Any]
+            else { return (.notFound, Self.status(404, "\(collection) \(key) not found")) }
+            var metadata = object["metadata"] as? [String: Any] ?? [:]
+            if let expected = (changes["metadata"] as? [String: Any])?["resourceVersion"] as? String,
+                expected != metadata["resourceVersion"] as? String
+            {
+                return (.conflict, Self.status(409, "the object has been modified"))
+            }
+            object["status"] = Self.merge(object["status"], changes["status"])
+            state.revision += 1
+            metadata["resourceVersion"] = String(state.revision)
+            object["metadata"] = metadata
+            let json = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let replaced = Stored(key: stored.key, labels: stored.labels, json: json)
+            state.objects[collection]?[key] = replaced
+            record(Event(revision: state.revision, type: "MODIFIED", path: collection, object: replaced), in: &state)
+            return (.ok, json)
+        }
+        respond(channel, method: "PATCH", path: path, status: outcome.0, body: outcome.1)
+    }
+
+    /// RFC 7386: objects merge member by member (`null` removes), anything else replaces.
+    private static func merge(_ target: Any?, _ patch: Any?) -> Any? {
+        guard let patch = patch as? [String: Any] else { return patch }
+        var result = target as? [String: Any] ?? [:]
+        for (key, value) in patch {
+            if value is NSNull { result[key] = nil } else { result[key] = merge(result[key], value) }
+        }
+        return result
     }
 
     /// The stored JSON of an object (`/name` for cluster-scoped kinds), for assertions.
@@ -312,9 +434,12 @@ final class TestAPIServer: Sendable {
     }
 
     private func respond(
-        _ channel: any Channel, path: String, query: [String: String], status: HTTPResponseStatus, body: Data
+        _ channel: any Channel, method: String = "GET", path: String, query: [String: String] = [:],
+        status: HTTPResponseStatus, body: Data
     ) {
-        state.withLock { $0.requests.append(Request(path: path, query: query, status: Int(status.code))) }
+        state.withLock {
+            $0.requests.append(Request(method: method, path: path, query: query, status: Int(status.code)))
+        }
         Self.writeResponse(channel, status: status, body: body)
     }
 
@@ -357,7 +482,11 @@ final class TestAPIServer: Sendable {
     static let kinds: [String: String] = [
         "/api/v1/services": "Service", "/apis/discovery.k8s.io/v1/endpointslices": "EndpointSlice",
         "/api/v1/namespaces": "Namespace", "/api/v1/pods": "Pod", "/api/v1/nodes": "Node",
-        "/apis/networking.k8s.io/v1/networkpolicies": "NetworkPolicy",
+        "/apis/networking.k8s.io/v1/networkpolicies": "NetworkPolicy", "/api/v1/secrets": "Secret",
+        "/apis/networking.k8s.io/v1/ingresses": "Ingress", "/apis/networking.k8s.io/v1/ingressclasses": "IngressClass",
+        "/apis/\(gatewayGroup)/v1/gatewayclasses": "GatewayClass", "/apis/\(gatewayGroup)/v1/gateways": "Gateway",
+        "/apis/\(gatewayGroup)/v1/httproutes": "HTTPRoute",
+        "/apis/\(gatewayGroup)/v1beta1/referencegrants": "ReferenceGrant",
     ]
 
     /// Label selectors as the agent writes them: comma-separated `key`, `!key` and `key=value` terms.

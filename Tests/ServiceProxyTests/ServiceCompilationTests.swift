@@ -204,6 +204,26 @@ struct ServiceCompilationTests {
         #expect(compile([service], [partial], zone: "a").transaction.added("endpoints4").count == 2)
     }
 
+    @Test func aNodeMovedToAnotherZoneReselectsHintedEndpointsOnly() {
+        let zoned = Fixture.service("zoned") { $0.trafficDistribution = .preferClose }
+        let plain = Fixture.service("plain", clusterIP: "10.96.0.11")
+        let slices = [
+            Fixture.slice(
+                "zoned", [EP(ip: "10.244.1.2", zone: "a", hints: ["a"]), EP(ip: "10.244.2.2", zone: "b", hints: ["b"])]),
+            Fixture.slice("plain", [EP(ip: "10.244.1.3")]),
+        ]
+        var proxy = Fixture.proxy(zone: "a")
+        proxy.replaceAll(services: [zoned, plain], endpointSlices: slices)
+        _ = proxy.sync()
+        proxy.setNodeZone("a")
+        #expect(proxy.sync().changedServices.isEmpty, "the same zone changes nothing")
+
+        proxy.setNodeZone("b")
+        let moved = proxy.sync()
+        #expect(moved.changedServices == [ServiceName(namespace: "default", name: "zoned")])
+        #expect(moved.transaction.added("endpoints4") == ["10.96.0.10 . tcp . 80 . 0x00000000 : 10.244.2.2 . 8080"])
+    }
+
     @Test func dualStackServiceProgramsBothFamilies() {
         let service = Fixture.service("dual") {
             $0.clusterIPs = ["10.96.0.10", "fd00:10:96::a"]
