@@ -204,15 +204,13 @@ public final class AllocationStore {
 
     /// Records which Kubernetes pod (`namespace/name`) holds `address`, as `namespace/name\r\ncontainerID`:
     /// `sluiced` reads these to know a local pod's addresses before the API server reports them, and trusts one
-    /// only while the address record names the same container. Written whole (temporary file, then rename).
+    /// only while the address record names the same container.
+    ///
+    /// Written in place, not through a temporary file and `rename`: a record cut short (a crash, or a reader
+    /// racing the write) never names the container the address record names, so it is ignored, and replacing a
+    /// file by `rename` made ext4 flush its data first (~0.3 ms of an ADD, strace).
     public func recordPod(_ pod: String, holding address: InetAddress, for attachment: AttachmentID) throws(CNIError) {
-        let path = "\(directory)/\(address)\(Self.podSuffix)"
-        let temporary = "\(directory)/\(Self.temporaryPrefix)\(getpid())-\(address).pod"
-        try writeFile(temporary, "\(pod)\r\n\(attachment.containerID)")
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Self.ioError("rename", path)
-        }
+        try writeFile("\(directory)/\(address)\(Self.podSuffix)", "\(pod)\r\n\(attachment.containerID)")
     }
 
     /// Removes pod records whose address is no longer recorded (a plugin killed between the two unlinks of a
@@ -232,15 +230,22 @@ public final class AllocationStore {
         try readFile("\(directory)/last_reserved_ip.\(setIndex)").flatMap { InetAddress($0.trimmingWhitespace) }
     }
 
-    /// Records the address last handed out from range set `setIndex` (write to a temporary file, then rename, so
-    /// the file is always complete).
+    /// Records the address last handed out from range set `setIndex`, overwritten in place: a file a crash left
+    /// half-written only moves the round-robin position (the search starts after whatever it parses as, or at the
+    /// range's start), never an allocation. Neither `rename` nor truncating to zero is used, because ext4 flushes
+    /// a file's data on both (~0.3 ms of an ADD, strace); the new text is written over the old and the file is
+    /// then cut to its length.
     public func recordLastReserved(_ address: InetAddress, setIndex: Int) throws(CNIError) {
         let path = "\(directory)/last_reserved_ip.\(setIndex)"
-        let temporary = "\(directory)/\(Self.temporaryPrefix)\(getpid())-last.\(setIndex)"
-        try writeFile(temporary, address.description)
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw Self.ioError("rename", path)
+        let file = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard file >= 0 else {
+            throw Self.ioError("open", path)
+        }
+        defer { close(file) }
+        let bytes = Array(address.description.utf8)
+        let written = bytes.withUnsafeBytes { pwrite(file, $0.baseAddress, $0.count, 0) }
+        guard written == bytes.count, ftruncate(file, off_t(bytes.count)) == 0 else {
+            throw Self.ioError("write", path)
         }
     }
 
