@@ -57,6 +57,8 @@ let package = Package(
         .target(name: "NetworkPolicy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
         .target(name: "GatewayRouting", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .target(name: "Overlay", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
+        // The IPVS Service backend's model: virtual services compiled from ServiceProxy's frontends (docs/ipvs.md).
+        .target(name: "IPVS", dependencies: ["KubeAPI", "NFTables", "ServiceProxy"], swiftSettings: swiftSettings),
 
         // Kernel layer.
         .target(
@@ -167,8 +169,9 @@ let package = Package(
             path: "Tests/SluiceTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IPVSTests", dependencies: ["IPVS", "ServiceProxy", "KubeAPI", "NFTables"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceDatapathTests",
             dependencies: [
