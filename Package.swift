@@ -39,6 +39,11 @@ let package = Package(
             providers: [.apt(["libmnl-dev"])]
         ),
         .systemLibrary(
+            name: "CIPVS",
+            pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]
+        ),
+        .systemLibrary(
             name: "CNLRoute",
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
@@ -68,6 +73,7 @@ let package = Package(
         ),
         .target(name: "NetNamespace", swiftSettings: swiftSettings),
         .target(name: "LinkNetlink", dependencies: ["CNLRoute"], swiftSettings: swiftSettings),
+        .target(name: "IPVSNetlink", dependencies: ["IPVS", "KubeAPI", "CIPVS"], swiftSettings: swiftSettings),
 
         // The CNI plugin's logic: protocol, configuration, IPAM, and the pod/host wiring (see cni-conf/README.md).
         .target(
