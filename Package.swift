@@ -104,7 +104,7 @@ let package = Package(
             name: "SluiceAgent",
             dependencies: [
                 "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "NetworkPolicy", "ConntrackNetlink",
-                "Overlay", "LinkNetlink", "KubeClient",
+                "Overlay", "LinkNetlink", "KubeClient", "IPVS", "IPVSNetlink",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -129,7 +129,7 @@ let package = Package(
             name: "sluiced",
             dependencies: [
                 "SluiceAgent", "KubeAPI", "ServiceProxy", "NetworkPolicy", "NFTablesNetlink", "ConntrackNetlink",
-                "Overlay",
+                "Overlay", "IPVS", "IPVSNetlink", "LinkNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,8 +1,11 @@
 import ArgumentParser
 import ConntrackNetlink
 import Foundation
+import IPVS
+import IPVSNetlink
 import KubeAPI
 import KubeClient
+import LinkNetlink
 import Logging
 import NFTablesNetlink
 import NetworkPolicy
@@ -72,6 +75,14 @@ struct Sluiced: AsyncParsableCommand {
             """)
     var cniConfigPath = ""
 
+    @Option(
+        name: .customLong("proxy-mode"),
+        help: "Service backend: nftables or ipvs (switching removes the other mode's state; see docs/ipvs.md).")
+    var proxyMode = "nftables"
+
+    @Option(name: .customLong("ipvs-scheduler"), help: "IPVS mode: the scheduler of every virtual service.")
+    var ipvsScheduler = "rr"
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
@@ -86,6 +97,17 @@ struct Sluiced: AsyncParsableCommand {
         guard minSyncPeriod >= 0 else { throw ValidationError("--min-sync-period must not be negative") }
         guard ["none", "vxlan", "host-gw"].contains(overlay) else {
             throw ValidationError("--overlay \(overlay): expected none, vxlan or host-gw")
+        }
+        guard ["nftables", "ipvs"].contains(proxyMode) else {
+            throw ValidationError("--proxy-mode \(proxyMode): expected nftables or ipvs")
+        }
+        guard IPVSConfiguration.schedulers.contains(ipvsScheduler) else {
+            throw ValidationError(
+                "--ipvs-scheduler \(ipvsScheduler): expected one of \(IPVSConfiguration.schedulers.joined(separator: ", "))"
+            )
+        }
+        if proxyMode == "ipvs" && manifests == nil {
+            throw ValidationError("--proxy-mode ipvs works with --manifests only so far (see docs/ipvs.md)")
         }
     }
 
@@ -113,9 +135,7 @@ struct Sluiced: AsyncParsableCommand {
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
         // The overlay carries pod addresses between nodes only: traffic leaving the cluster network is masqueraded.
         config.masqueradePodEgress = overlay != "none"
-        let syncer = ServiceSyncer(
-            configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
-            logger: logger)
+        let syncer = try serviceBackend(config, logger: logger)
         let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
         let backend: OverlayBackend? =
             switch overlay {
@@ -140,7 +160,7 @@ struct Sluiced: AsyncParsableCommand {
             }
         }
         if once {
-            try await syncer.sync(first)
+            try await syncer.syncServices(first)
             try await policies.sync(first, allocations: allocations())
             syncOverlay(first)
             return
@@ -153,7 +173,7 @@ struct Sluiced: AsyncParsableCommand {
         let repairs = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
-                do { try await syncer.repairDrift() } catch { logger.error("drift repair failed: \(error)") }
+                do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
                 do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
             }
         }
@@ -165,7 +185,7 @@ struct Sluiced: AsyncParsableCommand {
             let started = ContinuousClock.now
             var synced = false
             do {
-                try await syncer.sync(snapshot)
+                try await syncer.syncServices(snapshot)
                 synced = true
                 for (port, problem) in health.update(await syncer.healthChecks) {
                     logger.error("health check node port \(port): \(problem)")
@@ -188,6 +208,20 @@ struct Sluiced: AsyncParsableCommand {
                 cniAllocations: allocated.values.reduce(0) { $0 + $1.count })
             if synced { metrics.markReady("manifests") }
         }
+    }
+
+    /// The Service backend of `--proxy-mode`, after removing the other mode's state from this namespace.
+    func serviceBackend(_ config: ProxyConfiguration, logger: Logger) throws -> any ServiceBackend {
+        guard proxyMode == "ipvs" else {
+            try ProxyModeCleanup.removeIPVSModeState(
+                nftables: try NFTablesConnection(), links: try LinkConnection(), logger: logger)
+            return ServiceSyncer(
+                configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
+                logger: logger)
+        }
+        return IPVSServiceSyncer(
+            configuration: config, scheduler: ipvsScheduler, connection: try IPVSConnection(),
+            links: try LinkConnection(), nftables: try NFTablesConnection(), logger: logger)
     }
 
     /// Writes `--cni-conf` for this node from its Node object (no-op without the flag or a pod CIDR).
