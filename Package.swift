@@ -175,6 +175,20 @@ let package = Package(
             path: "Tests/SluiceTestSupport",
             swiftSettings: swiftSettings
         ),
+        // Runs inside a VM with IPVS (Tests/IPVSKernelTests boots it); also the in-VM half of `sluice-bench ipvs`.
+        .executableTarget(
+            name: "sluice-ipvs-check",
+            dependencies: [
+                "IPVS", "IPVSNetlink", "SluiceAgent", "ServiceProxy", "KubeAPI", "NFTables", "NFTablesNetlink",
+                "LinkNetlink", "SluiceTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/sluice-ipvs-check",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IPVSKernelTests", dependencies: ["SluiceTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IPVSTests", dependencies: ["IPVS", "ServiceProxy", "KubeAPI", "NFTables"],
             swiftSettings: swiftSettings),
