@@ -13,7 +13,7 @@ struct IPVSKernelTests {
     static let checks = [
         "readback-wrr", "readback-lc", "readback-wlc", "readback-sh", "readback-mh", "readback-rr", "incremental",
         "restart-adopts", "traffic-clusterip", "traffic-nodeport-masquerade", "no-endpoints-reject", "bad-scheduler",
-        "kernel-rejection-isolated", "mode-switch",
+        "kernel-rejection-isolated", "mode-switch", "sluiced-proxy-mode",
     ]
 
     static let inCI = ProcessInfo.processInfo.environment["CI"] != nil
@@ -25,10 +25,12 @@ struct IPVSKernelTests {
         ))
     func ipvsBackendInAVMWithIPVS() throws {
         try #require(VMTools.missing.isEmpty, "CI must run the IPVS VM tests, but: \(VMTools.missing)")
-        let binary = try VMTools.checkBinary()
+        let binary = try VMTools.stripped("sluice-ipvs-check")
         defer { try? FileManager.default.removeItem(atPath: binary) }
+        let sluiced = try VMTools.stripped("sluiced")
+        defer { try? FileManager.default.removeItem(atPath: sluiced) }
         let started = ContinuousClock.now
-        let result = try runProcess(VMTools.command(binary))
+        let result = try runProcess(VMTools.command(binary, with: sluiced))
         print("sluice-ipvs-check in the VM (\(ContinuousClock.now - started)):\n\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         for check in Self.checks {
@@ -78,22 +80,23 @@ enum VMTools {
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
     }
 
-    /// The check binary, stripped into a temporary file: its debug info would double the VM's initramfs.
-    static func checkBinary() throws -> String {
+    /// A built executable (`sluice-ipvs-check`, `sluiced`) stripped into a temporary file: debug info would double
+    /// the VM's initramfs.
+    static func stripped(_ name: String) throws -> String {
         let built = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("sluice-ipvs-check").path
-        try #require(FileManager.default.isExecutableFile(atPath: built), "sluice-ipvs-check not built at \(built)")
-        let stripped = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-ipvs-check-\(getpid())")
-            .path
+            .appendingPathComponent(name).path
+        try #require(FileManager.default.isExecutableFile(atPath: built), "\(name) not built at \(built)")
+        let stripped = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid())").path
         _ = try runProcess(["strip", "-o", stripped, built]).output()
         return stripped
     }
 
     /// `run-in-vm.sh` with the modules and tools the checks need; the real iproute2 `ip` ahead of busybox's.
-    static func command(_ binary: String, arguments: [String] = []) -> [String] {
+    /// `sluiced` goes in too (`SLUICED` names it), for the check of the daemon's own flags.
+    static func command(_ binary: String, with sluiced: String) -> [String] {
         var argv = ["env", "VM_MEM=1024M", runInVM, "-t", "600", "-e", "PATH=/usr/bin:/usr/sbin:/bin:/sbin"]
-        argv += ["-f", "/usr/sbin/ipvsadm", "-f", "/usr/bin/ip"]
+        argv += ["-f", "/usr/sbin/ipvsadm", "-f", "/usr/bin/ip", "-f", sluiced, "-e", "SLUICED=\(sluiced)"]
         for module in modules { argv += ["-m", module] }
-        return argv + [binary] + arguments
+        return argv + [binary]
     }
 }

@@ -27,6 +27,7 @@ struct IPVSCheck {
             exit(1)
         }
         await checks.runAll(pods: pods)
+        await checks.daemon(pods: pods)
         pods.tearDown()
         say("CHECKS DONE failed=\(checks.failed)")
         exit(checks.failed == 0 ? 0 : 1)
