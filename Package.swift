@@ -186,7 +186,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "IPVSKernelTests", dependencies: ["SluiceTestSupport"], swiftSettings: swiftSettings),
+            name: "IPVSKernelTests",
+            dependencies: [
+                "IPVSNetlink", "SluiceAgent", "SluiceTestSupport", "LinkNetlink", "NFTablesNetlink",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
         .testTarget(

@@ -47,12 +47,8 @@ public final class IPVSConnection {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, length)
         }
         sequence = UInt32(truncatingIfNeeded: time(nil))
-        do {
-            family = try resolveFamily()
-        } catch {
-            mnl_socket_close(socket)
-            throw error
-        }
+        // Fully initialized from here: a throw runs `deinit`, which closes the socket.
+        family = try resolveFamily()
     }
 
     deinit { mnl_socket_close(socket) }

@@ -316,7 +316,8 @@ public actor IPVSServiceSyncer {
     }
 
     /// Re-reads the kernel and repairs any difference from the desired state (a virtual service deleted by hand,
-    /// an address removed). Returns the number of IPVS operations needed.
+    /// an address removed), then deletes destinations that finished draining. Returns the number of IPVS
+    /// operations the repair needed.
     @discardableResult
     public func repairDrift() throws -> Int {
         guard adopted else { return 0 }
@@ -332,6 +333,8 @@ public actor IPVSServiceSyncer {
             logger.error("drift repair: \(failure)")
         }
         _ = try table.repairDrift(full: fullFilterTransaction(), logger: logger)
+        // The periodic repair is also when draining destinations are looked at between syncs.
+        try drain()
         if !operations.isEmpty {
             logger.warning("repaired IPVS drift", metadata: ["operations": "\(operations.count)"])
         }

@@ -2,6 +2,7 @@ import ConntrackNetlink
 import Foundation
 import KubeAPI
 import KubeClient
+import LinkNetlink
 import Logging
 import NFTablesNetlink
 import NetworkPolicy
@@ -40,6 +41,9 @@ extension Sluiced {
             nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
         config.masqueradePodEgress = overlay != "none"
+        // A node switching back from IPVS mode: its virtual services, table and dummy interface go.
+        try ProxyModeCleanup.removeIPVSModeState(
+            nftables: try NFTablesConnection(), links: try LinkConnection(), logger: logger)
         let syncer = ServiceSyncer(
             configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
             logger: logger)

@@ -1,4 +1,9 @@
 import Foundation
+import IPVSNetlink
+import LinkNetlink
+import Logging
+import NFTablesNetlink
+import SluiceAgent
 import SluiceTestSupport
 import Testing
 
@@ -98,5 +103,39 @@ enum VMTools {
         argv += ["-f", "/usr/sbin/ipvsadm", "-f", "/usr/bin/ip", "-f", sluiced, "-e", "SLUICED=\(sluiced)"]
         for module in modules { argv += ["-m", module] }
         return argv + [binary]
+    }
+}
+
+/// The IPVS backend's kernel layer on this machine's kernel, in a namespace of the test's own: whether or not the
+/// kernel has IPVS, opening a connection answers plainly, and the nftables mode's start-up cleanup finds nothing.
+@Suite(.serialized, .requiresRoot)
+struct IPVSHostKernelTests {
+    @Test func openingAConnectionSaysWhetherTheKernelHasIPVS() throws {
+        let hasIPVS = FileManager.default.fileExists(atPath: "/proc/net/ip_vs")
+        let ns = try TestNamespace.make("ipvs-open")
+        defer { try? ns.delete() }
+        let outcome = try ns.run { () -> String in
+            do {
+                let connection = try IPVSConnection()
+                return "open, \(try connection.services().count) services"
+            } catch {
+                return "\(error)"
+            }
+        }
+        if hasIPVS {
+            #expect(outcome == "open, 0 services")
+        } else {
+            #expect(outcome.hasPrefix("IPVS is not available in this kernel"))
+        }
+    }
+
+    @Test func theNFTablesModeCleanupFindsNothingInAFreshNamespace() throws {
+        let ns = try TestNamespace.make("ipvs-clean")
+        defer { try? ns.delete() }
+        let removed = try ns.run {
+            try ProxyModeCleanup.removeIPVSModeState(
+                nftables: try NFTablesConnection(), links: try LinkConnection(), logger: Logger(label: "test"))
+        }
+        #expect(removed.virtualServices == 0 && !removed.table && !removed.dummyInterface)
     }
 }
