@@ -94,7 +94,8 @@ public struct IPVSCompiler: Sendable {
     }
 
     /// `sh` and `mh` hash a client to one destination: with the fallback flag a weight-0 (draining) destination
-    /// hands its new clients to another one instead of dropping them (kube-proxy sets the same flags).
+    /// hands its new clients to another one instead of dropping them, and hashing the port spreads one client's
+    /// connections (`ipvsadm -b sh-fallback,sh-port`). Sluice always sets both for these two schedulers.
     static func schedulerFlags(_ scheduler: String) -> ServiceFlags {
         scheduler == "sh" || scheduler == "mh" ? [.schedulerFallback, .schedulerPort] : []
     }

@@ -1,10 +1,16 @@
 /// One change to the kernel's IPVS table: one generic-netlink request.
 public enum IPVSOperation: Sendable, Hashable, CustomStringConvertible {
+    /// `IPVS_CMD_NEW_SERVICE`
     case addService(VirtualService)
+    /// `IPVS_CMD_SET_SERVICE`: scheduler, flags and persistence change in place, keeping connections.
     case updateService(VirtualService)
+    /// `IPVS_CMD_DEL_SERVICE`: its destinations go with it.
     case deleteService(VirtualServiceKey)
+    /// `IPVS_CMD_NEW_DEST`
     case addDestination(VirtualServiceKey, Destination)
+    /// `IPVS_CMD_SET_DEST`: a weight change (0 quiesces a terminating endpoint).
     case updateDestination(VirtualServiceKey, Destination)
+    /// `IPVS_CMD_DEL_DEST`
     case deleteDestination(VirtualServiceKey, DestinationKey)
 
     /// The virtual service the operation touches (what an error is reported against).

@@ -63,6 +63,7 @@ public struct ServiceFlags: OptionSet, Sendable, Hashable {
     public static let schedulerFallback = ServiceFlags(rawValue: 0x0008)
     /// `IP_VS_SVC_F_SCHED2`: for `sh`/`mh`, hash the source port too.
     public static let schedulerPort = ServiceFlags(rawValue: 0x0010)
+    /// `IP_VS_SVC_F_SCHED3`: reserved for schedulers (no current scheduler reads it).
     public static let scheduler3 = ServiceFlags(rawValue: 0x0020)
 
     /// The flags a client may set (the mask sent with `IPVS_SVC_ATTR_FLAGS`).

@@ -186,6 +186,20 @@ extension Checks {
             return problems
         }
 
+        // Connection timeouts: set over netlink, read back (ipvsadm --set / -L --timeout).
+        await check("timeouts") {
+            let connection = try IPVSConnection()
+            let before = try connection.timeouts()
+            try connection.setTimeouts(tcp: 900, tcpFin: 120, udp: 300)
+            let after = try connection.timeouts()
+            let text = try runProcess(["ipvsadm", "-L", "--timeout"]).output()
+            try connection.setTimeouts(tcp: before.tcp, tcpFin: before.tcpFin, udp: before.udp)
+            var problems: [String] = []
+            if after != (900, 120, 300) { problems.append("read back \(after)") }
+            if !text.contains("900 120 300") { problems.append("ipvsadm shows \(text)") }
+            return problems
+        }
+
         // Switching modes: each mode removes the other's state.
         await check("mode-switch") {
             try cleanUp()
