@@ -43,6 +43,8 @@ struct IPVSKernelTests {
             #expect(failure == nil, "\(failure ?? "")")
             #expect(lines.contains("CHECK PASS \(check)") || failure != nil, "check \(check) never reported")
         }
+        let setup = lines.first { $0.hasPrefix("CHECK FAIL setup") }
+        #expect(setup == nil, "\(setup ?? "")")
         #expect(result.status == 0, "sluice-ipvs-check exited \(result.status)")
     }
 }

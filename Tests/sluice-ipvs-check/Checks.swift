@@ -92,7 +92,7 @@ struct Checks {
     static func render(_ table: [VirtualServiceKey: ServiceEntry]) -> [String] {
         table.keys.map { key in
             let entry = table[key]!
-            var text = "\(key.proto) \(key.address):\(key.port) \(entry.service.scheduler)"
+            var text = "\(key) \(entry.service.scheduler)"
             if entry.service.flags.contains(.persistent) { text += " persistent \(entry.service.timeout)" }
             let destinations = entry.destinations.values.map { "\($0.key) Masq \($0.weight)" }.sorted()
             return ([text] + destinations).joined(separator: " | ")

@@ -1,8 +1,8 @@
 import Foundation
 import SluiceTestSupport
 
-/// Three pod namespaces wired to the node (the VM's root namespace) by veth pairs: a client and two endpoints
-/// that answer with their name on TCP 8080 (and UDP 53).
+/// Three dual-stack pod namespaces wired to the node (the VM's root namespace) by veth pairs: a client and two
+/// endpoints that answer with their name on TCP 8080 (and UDP 53).
 struct Pods: @unchecked Sendable {
     let client: TestNamespace
     let endpoint1: TestNamespace
@@ -11,6 +11,7 @@ struct Pods: @unchecked Sendable {
 
     static func make() throws -> Pods {
         try "1".write(toFile: "/proc/sys/net/ipv4/ip_forward", atomically: false, encoding: .utf8)
+        try "1".write(toFile: "/proc/sys/net/ipv6/conf/all/forwarding", atomically: false, encoding: .utf8)
         var made: [TestNamespace] = []
         for (index, label) in ["client", "ep1", "ep2"].enumerated() {
             let ns = try TestNamespace.make(label)
@@ -22,9 +23,13 @@ struct Pods: @unchecked Sendable {
             ])
             .output()
             _ = try runProcess(["ip", "address", "add", "\(subnet).1/24", "dev", hostSide]).output()
+            _ = try runProcess(["ip", "address", "add", "fd00:244:\(index + 1)::1/64", "dev", hostSide, "nodad"])
+                .output()
             _ = try runProcess(["ip", "link", "set", hostSide, "up"]).output()
             try ns.ipBatch([
-                "address add \(subnet).2/24 dev eth0", "link set eth0 up", "route add default via \(subnet).1",
+                "address add \(subnet).2/24 dev eth0", "address add fd00:244:\(index + 1)::2/64 dev eth0 nodad",
+                "link set eth0 up", "route add default via \(subnet).1",
+                "route add ::/0 via fd00:244:\(index + 1)::1",
             ])
         }
         let servers = [

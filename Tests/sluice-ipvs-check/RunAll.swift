@@ -103,6 +103,11 @@ extension Checks {
             // Pod to ClusterIP inside the cluster CIDR keeps its source address.
             let reply = tcpRequest(from: pods.client, to: "10.96.0.10", port: 80)
             if reply.peerAddress != "10.244.1.2" { problems.append("pod source not kept: \(reply)") }
+            // IPv6 through IPVS too.
+            let spread6 = tally(10) { _ in tcpRequest(from: pods.client, to: "fd00:96::10", port: 80) }
+            if spread6["ep1", default: 0] == 0 || spread6["ep2", default: 0] == 0 || spread6.count != 2 {
+                problems.append("IPv6 ClusterIP: both endpoints should answer: \(spread6)")
+            }
             // UDP through IPVS too.
             let dns = udpRequest(from: pods.client, to: "10.96.0.53", port: 53)
             if dns.serverName != "ep1" { problems.append("UDP ClusterIP: \(dns)") }

@@ -19,13 +19,13 @@ enum Scenario {
 
     static func slice(
         _ service: String, port: Int = 8080, portName: String = "http", protocol: TransportProtocol = .tcp,
-        _ ips: [String], node: String = nodeName
+        _ ips: [String], node: String = nodeName, family: EndpointSliceAddressType = .ipv4
     ) -> EndpointSlice {
         EndpointSlice(
             metadata: ObjectMeta(
-                name: "\(service)-\(portName)", namespace: "default",
+                name: "\(service)-\(portName)-\(family.rawValue.lowercased())", namespace: "default",
                 labels: [EndpointSlice.serviceNameLabel: service]),
-            addressType: .ipv4,
+            addressType: family,
             endpoints: ips.map {
                 Endpoint(
                     addresses: [$0], conditions: EndpointConditions(ready: true, serving: true, terminating: false),
@@ -34,8 +34,8 @@ enum Scenario {
             ports: [EndpointSlicePort(name: portName, port: port, protocol: `protocol`)])
     }
 
-    /// ClusterIP, NodePort, LoadBalancer with externalIPs and source ranges, ClientIP affinity, UDP and SCTP, and
-    /// a Service without endpoints.
+    /// ClusterIP, NodePort, LoadBalancer with externalIPs and source ranges, ClientIP affinity, UDP and SCTP, a
+    /// Service without endpoints, and an IPv6 ClusterIP.
     static func catalogue() -> ManifestSet {
         var set = ManifestSet()
         var lb = service(
@@ -60,6 +60,9 @@ enum Scenario {
                     ServicePort(name: "sig", protocol: .sctp, port: 3868, targetPort: .int(3868)),
                 ]),
             service("empty", clusterIP: "10.96.0.99"),
+            service("web6", clusterIP: "fd00:96::10") {
+                $0.ipFamilies = [.ipv6]
+            },
         ]
         set.endpointSlices = [
             slice("web", ["10.244.2.2", "10.244.3.2"]),
@@ -67,6 +70,7 @@ enum Scenario {
             slice("sticky", ["10.244.2.2", "10.244.3.2"]),
             slice("dns", port: 53, portName: "dns", protocol: .udp, ["10.244.2.2"]),
             slice("dns", port: 3868, portName: "sig", protocol: .sctp, ["10.244.3.2"]),
+            slice("web6", ["fd00:244:2::2", "fd00:244:3::2"], family: .ipv6),
         ]
         return set
     }
