@@ -315,12 +315,16 @@ public actor IPVSServiceSyncer {
         return result.applied.count
     }
 
-    /// Re-reads the kernel and repairs any difference from the desired state (a virtual service deleted by hand,
-    /// an address removed), then deletes destinations that finished draining. Returns the number of IPVS
+    /// Re-reads the kernel and the node's addresses and repairs any difference from the desired state (a virtual
+    /// service deleted by hand, an address removed, a node address added), then deletes destinations that finished
+    /// draining. Returns the number of IPVS
     /// operations the repair needed.
     @discardableResult
     public func repairDrift() throws -> Int {
         guard adopted else { return 0 }
+        // Node addresses may have changed since the start: NodePorts follow them.
+        var changes = IPVSProxier.Changes()
+        ipvs.setNodeAddresses(try nodeAddresses(), into: &changes)
         boundAddresses = try dummyAddresses()
         let owned = boundAddresses
         kernel = try connection.table { self.isOwned($0, boundAddresses: owned) }

@@ -6,6 +6,10 @@ import ServiceProxy
 public protocol ServiceBackend: Actor {
     /// Compiles a snapshot and programs the difference (the first call adopts the kernel's state).
     func syncServices(_ snapshot: ManifestSet) throws
+    /// Folds watch events into the desired state without programming them (the API source).
+    func receive(_ events: [ServiceEvent])
+    /// Programs what `receive` folded in.
+    func flushServices() throws
     /// Re-reads the kernel and repairs drift from the desired state.
     func repairServiceDrift() throws
     var healthChecks: [HealthCheck] { get }
@@ -16,11 +20,13 @@ public protocol ServiceBackend: Actor {
 
 extension ServiceSyncer: ServiceBackend {
     public func syncServices(_ snapshot: ManifestSet) throws { try sync(snapshot) }
+    public func flushServices() throws { try flush() }
     public func repairServiceDrift() throws { try repairDrift() }
 }
 
 extension IPVSServiceSyncer: ServiceBackend {
     public func syncServices(_ snapshot: ManifestSet) throws { try sync(snapshot) }
+    public func flushServices() throws { try flush() }
     public func repairServiceDrift() throws { try repairDrift() }
     public var programmedElementCount: Int { virtualServiceCount }
 }

@@ -106,9 +106,6 @@ struct Sluiced: AsyncParsableCommand {
                 "--ipvs-scheduler \(ipvsScheduler): expected one of \(IPVSConfiguration.schedulers.joined(separator: ", "))"
             )
         }
-        if proxyMode == "ipvs" && manifests == nil {
-            throw ValidationError("--proxy-mode ipvs works with --manifests only so far (see docs/ipvs.md)")
-        }
     }
 
     func run() async throws {

@@ -191,6 +191,25 @@ extension Checks {
             return problems
         }
 
+        // Watch events (what the API source delivers), folded with receive and programmed by flush.
+        await check("watch-events") {
+            try cleanUp()
+            let syncer = try syncer()
+            let web = catalogue.services[0]
+            let slice = catalogue.endpointSlices[0]
+            await syncer.receive([.service(web), .endpointSlice(slice)])
+            let first = try await syncer.flush()
+            var problems = first.errors
+            let key = VirtualServiceKey(address: IPAddress("10.96.0.10")!, proto: .tcp, port: 80)
+            let programmed = try IPVSConnection().destinations(of: key).map(\.destination.key.address.description)
+            if programmed.sorted() != ["10.244.2.2", "10.244.3.2"] { problems.append("after events: \(programmed)") }
+            await syncer.receive([.serviceDeleted(ServiceName(namespace: "default", name: "web"))])
+            let second = try await syncer.flush()
+            if second.operations != [.deleteService(key)] { problems.append("Service deleted: \(second.operations)") }
+            if try dummyAddresses().contains(IPAddress("10.96.0.10")!) { problems.append("ClusterIP still bound") }
+            return problems
+        }
+
         // Connection timeouts: set over netlink, read back (ipvsadm --set / -L --timeout).
         await check("timeouts") {
             let connection = try IPVSConnection()
