@@ -109,13 +109,26 @@ public actor IPVSServiceSyncer {
     }
 
     private func program() throws -> Report {
-        let messagesBefore = connection.messagesSent
         let sync = proxy.sync()
         var changes = IPVSProxier.Changes()
-        if !adopted { try prepareNode(&changes) }
         for name in sync.changedServices.sorted() {
             ipvs.update(name, frontends: proxy.compiled(name)?.frontends ?? [], into: &changes)
         }
+        do {
+            return try program(sync, changes)
+        } catch {
+            // The kernel may hold part of this sync: the next one re-reads it and converges (the desired state
+            // already holds every change).
+            adopted = false
+            logger.error("IPVS sync failed, the next sync re-reads the kernel: \(error)")
+            throw error
+        }
+    }
+
+    private func program(_ sync: ServiceProxy.Sync, _ compiled: IPVSProxier.Changes) throws -> Report {
+        let messagesBefore = connection.messagesSent
+        var changes = compiled
+        if !adopted { try prepareNode(&changes) }
         var errors = sync.diagnostics + changes.diagnostics
         let operations: [IPVSOperation]
         var nftMessages = 0
@@ -150,14 +163,17 @@ public actor IPVSServiceSyncer {
             errors.append(failure.description)
         }
         let removed = try removeAddresses(removedLater)
-        do {
-            // The first apply creates the table (or converges an existing one to the full state); later ones send
-            // only the elements that changed.
-            let full = adopted ? nil : fullFilterTransaction()
-            let incremental =
-                full ?? filter.transaction(adding: changes.elementsAdded, deleting: changes.elementsRemoved)
-            let (applied, _) = try table.apply(incremental, full: { full ?? fullFilterTransaction() }, logger: logger)
-            nftMessages = applied.messages
+        if adopted {
+            let incremental = filter.transaction(adding: changes.elementsAdded, deleting: changes.elementsRemoved)
+            nftMessages = try table.apply(incremental, full: { fullFilterTransaction() }, logger: logger).report
+                .messages
+        } else if !table.adopted {
+            // The first apply creates the table, or converges an existing one to the full state.
+            let full = fullFilterTransaction()
+            nftMessages = try table.apply(full, full: { full }, logger: logger).report.messages
+        } else {
+            // Adopting again after a failed sync: the table exists and is ours; repair it against the full state.
+            _ = try table.repairDrift(full: fullFilterTransaction(), logger: logger)
         }
         adopted = true
         let drained = try drain()

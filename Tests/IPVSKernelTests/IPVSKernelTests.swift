@@ -18,7 +18,8 @@ struct IPVSKernelTests {
     static let checks = [
         "readback-wrr", "readback-lc", "readback-wlc", "readback-sh", "readback-mh", "readback-rr", "incremental",
         "restart-adopts", "traffic-clusterip", "traffic-nodeport-masquerade", "no-endpoints-reject", "bad-scheduler",
-        "kernel-rejection-isolated", "watch-events", "timeouts", "mode-switch", "sluiced-proxy-mode",
+        "kernel-rejection-isolated", "recovers-after-failed-sync", "watch-events", "timeouts", "mode-switch",
+        "sluiced-proxy-mode",
     ]
 
     static let inCI = ProcessInfo.processInfo.environment["CI"] != nil

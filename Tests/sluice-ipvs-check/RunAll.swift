@@ -191,6 +191,36 @@ extension Checks {
             return problems
         }
 
+        // A sync that fails half-way (someone deleted the dummy interface): the next one re-reads and converges.
+        await check("recovers-after-failed-sync") {
+            try cleanUp()
+            let syncer = try syncer()
+            try await syncer.sync(catalogue)
+            _ = try runProcess(["ip", "link", "del", IPVSServiceSyncer.dummyInterface]).output()
+            var grown = catalogue
+            grown.services.append(Scenario.service("late", clusterIP: "10.96.0.77"))
+            grown.endpointSlices.append(Scenario.slice("late", ["10.244.2.2"]))
+            var problems: [String] = []
+            do {
+                try await syncer.sync(grown)
+                problems.append("a sync without the dummy interface succeeded")
+            } catch {
+                say("  failed as expected: \(error)")
+            }
+            let report = try await syncer.sync(grown)
+            problems += report.errors
+            let (expected, addresses) = Scenario.expected(
+                grown, scheduler: "rr", nodeAddresses: Checks.nodeAddresses)
+            problems += Checks.difference(
+                "table", Checks.render(try IPVSConnection().table()), Checks.render(expected))
+            problems += Checks.difference(
+                "dummy addresses", try dummyAddresses().map(\.description).sorted(),
+                addresses.map(\.description).sorted())
+            let reply = tcpRequest(from: pods.client, to: "10.96.0.77", port: 80)
+            if reply.serverName != "ep1" { problems.append("new Service after recovery: \(reply)") }
+            return problems
+        }
+
         // Watch events (what the API source delivers), folded with receive and programmed by flush.
         await check("watch-events") {
             try cleanUp()
