@@ -133,7 +133,7 @@ public actor IPVSServiceSyncer {
         let operations: [IPVSOperation]
         var nftMessages = 0
         if !adopted {
-            let owned = try ownedAddresses()
+            let owned = boundAddresses
             kernel = try connection.table { self.isOwned($0, boundAddresses: owned) }
             operations = IPVSDiff.operations(from: kernel, to: ipvs.desired)
             for (key, entry) in kernel {
@@ -234,8 +234,6 @@ public actor IPVSServiceSyncer {
         }.sorted()
     }
 
-    private func ownedAddresses() throws -> Set<IPAddress> { boundAddresses }
-
     /// The Service IPs bound on the dummy interface (a link-local IPv6 address the kernel may add is not one).
     private func dummyAddresses() throws -> Set<IPAddress> {
         Set(
@@ -312,7 +310,10 @@ public actor IPVSServiceSyncer {
                     continue
                 }
                 let state = states[destination]!
-                if state.activeConnections + state.inactiveConnections == 0 || now >= deadline {
+                // UDP and SCTP flows never end on their own: waiting would only hold a terminating endpoint for
+                // the whole timeout. Deleted now, their next packet finds a live destination
+                // (`expire_nodest_conn`), as kube-proxy does.
+                if key.proto != .tcp || state.activeConnections + state.inactiveConnections == 0 || now >= deadline {
                     deletes.append(.deleteDestination(key, destination))
                 }
             }

@@ -83,6 +83,11 @@ struct Sluiced: AsyncParsableCommand {
     @Option(name: .customLong("ipvs-scheduler"), help: "IPVS mode: the scheduler of every virtual service.")
     var ipvsScheduler = "rr"
 
+    @Option(
+        name: .customLong("ipvs-timeouts"),
+        help: "IPVS mode: TCP,TCPFIN,UDP connection timeouts in seconds (ipvsadm --set; 0 keeps one; empty: all).")
+    var ipvsTimeouts = ""
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
@@ -100,6 +105,9 @@ struct Sluiced: AsyncParsableCommand {
         }
         guard ["nftables", "ipvs"].contains(proxyMode) else {
             throw ValidationError("--proxy-mode \(proxyMode): expected nftables or ipvs")
+        }
+        guard ipvsTimeouts.isEmpty || parsedIPVSTimeouts != nil else {
+            throw ValidationError("--ipvs-timeouts \(ipvsTimeouts): expected TCP,TCPFIN,UDP seconds, e.g. 900,120,300")
         }
         guard IPVSConfiguration.schedulers.contains(ipvsScheduler) else {
             throw ValidationError(
@@ -216,9 +224,20 @@ struct Sluiced: AsyncParsableCommand {
                 configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
                 logger: logger)
         }
+        let connection = try IPVSConnection()
+        if let timeouts = parsedIPVSTimeouts {
+            try connection.setTimeouts(tcp: timeouts[0], tcpFin: timeouts[1], udp: timeouts[2])
+        }
         return IPVSServiceSyncer(
-            configuration: config, scheduler: ipvsScheduler, connection: try IPVSConnection(),
-            links: try LinkConnection(), nftables: try NFTablesConnection(), logger: logger)
+            configuration: config, scheduler: ipvsScheduler, connection: connection, links: try LinkConnection(),
+            nftables: try NFTablesConnection(), logger: logger)
+    }
+
+    /// `--ipvs-timeouts` as three numbers, or `nil` when empty or malformed.
+    var parsedIPVSTimeouts: [UInt32]? {
+        let parts = ipvsTimeouts.split(separator: ",", omittingEmptySubsequences: false).map { UInt32($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else { return nil }
+        return parts.map { $0! }
     }
 
     /// Writes `--cni-conf` for this node from its Node object (no-op without the flag or a pod CIDR).

@@ -49,8 +49,11 @@ extension Checks {
                 "--metrics-bind-address", "", "--cni-data-dir", "", "--v", "0",
             ]
             var problems: [String] = []
-            let ipvsRun = try runProcess(common + ["--proxy-mode", "ipvs", "--ipvs-scheduler", "wlc"])
+            let ipvsRun = try runProcess(
+                common + ["--proxy-mode", "ipvs", "--ipvs-scheduler", "wlc", "--ipvs-timeouts", "901,121,301"])
             if !ipvsRun.succeeded { problems.append("sluiced --proxy-mode ipvs: \(ipvsRun)") }
+            let timeouts = try IPVSConnection().timeouts()
+            if timeouts != (901, 121, 301) { problems.append("--ipvs-timeouts: kernel has \(timeouts)") }
             let table = Checks.render(try IPVSConnection().table())
             let expected = ["10.96.0.11:9000"] + Checks.nodeAddresses.map { "\($0):30081" }
             for frontend in expected where !table.contains("TCP \(frontend) wlc | 10.244.2.2:8080 Masq 1") {

@@ -108,9 +108,25 @@ extension Checks {
             if spread6["ep1", default: 0] == 0 || spread6["ep2", default: 0] == 0 || spread6.count != 2 {
                 problems.append("IPv6 ClusterIP: both endpoints should answer: \(spread6)")
             }
-            // UDP through IPVS too.
+            // UDP through IPVS too; a replaced UDP endpoint is deleted at once although its flow is still known
+            // (UDP flows never end by themselves), and the next datagram goes to the new one.
             let dns = udpRequest(from: pods.client, to: "10.96.0.53", port: 53)
             if dns.serverName != "ep1" { problems.append("UDP ClusterIP: \(dns)") }
+            var moved = catalogue
+            moved.endpointSlices[3] = Scenario.slice("dns", port: 53, portName: "dns", protocol: .udp, ["10.244.3.2"])
+            let udpKey = VirtualServiceKey(address: IPAddress("10.96.0.53")!, proto: .udp, port: 53)
+            let flows = try IPVSConnection().destinations(of: udpKey).map {
+                $0.inactiveConnections + $0.activeConnections
+            }
+            let udpMove = try await syncer.sync(moved)
+            let udpLeft = try IPVSConnection().destinations(of: udpKey).map(\.destination.key.address.description)
+            if flows.reduce(0, +) == 0 { problems.append("no IPVS flow recorded for the UDP request") }
+            if udpMove.drained != 1 || udpLeft != ["10.244.3.2"] {
+                problems.append("UDP endpoint replaced: drained \(udpMove.drained), left \(udpLeft)")
+            }
+            let dnsAfter = udpRequest(from: pods.client, to: "10.96.0.53", port: 53)
+            if dnsAfter.serverName != "ep2" { problems.append("UDP after the move: \(dnsAfter)") }
+            try await syncer.sync(catalogue)
             // An endpoint removed: weight 0, new connections all go to the other one, deleted once drained.
             var shrunk = catalogue
             shrunk.endpointSlices[0] = Scenario.slice("web", ["10.244.2.2"])
