@@ -15,6 +15,9 @@ public struct IPVSConfiguration: Sendable, Hashable {
     public var masqueradeMark: UInt32
     /// The nftables table of the IPVS mode (masquerade, source ranges, reject).
     public var tableName: String
+    /// Masquerade pods' traffic leaving the cluster CIDRs (the overlay's egress), as the nftables mode's table does
+    /// (`ProxyConfiguration.masqueradePodEgress`): in IPVS mode that table is gone, so this one carries the rule.
+    public var masqueradePodEgress = false
 
     /// The schedulers `--ipvs-scheduler` accepts (those kube-proxy documents; all ship with Debian's kernel).
     public static let schedulers = [

@@ -148,6 +148,18 @@ public struct IPVSFilterTable: Sendable {
                 Rule(
                     chain: ref(Self.marksChain),
                     [local, notLoopback, .lookup(Family.nodePortKey, set: f.masqueradeNodePorts), .orMark(mark)]))
+            if configuration.masqueradePodEgress
+                && configuration.clusterCIDRs.contains(where: { $0.family == f.addressFamily })
+            {
+                rules.append(
+                    Rule(
+                        chain: ref("nat-postrouting"),
+                        [
+                            .lookup(f.source, set: f.clusterCIDRs),
+                            .lookup(f.destination, set: f.clusterCIDRs, negated: true),
+                            .masquerade(fullyRandom: true),
+                        ], comment: "pod egress leaving the cluster network"))
+            }
             if configuration.clusterCIDRs.contains(where: { $0.family == f.addressFamily }) {
                 rules.append(
                     Rule(

@@ -76,9 +76,10 @@ public actor IPVSServiceSyncer {
         nftables: NFTablesConnection, drainTimeout: Duration = .seconds(900), logger: Logger
     ) {
         proxy = ServiceProxy(configuration: configuration)
-        let ipvsConfiguration = IPVSConfiguration(
+        var ipvsConfiguration = IPVSConfiguration(
             scheduler: scheduler, clusterCIDRs: configuration.clusterCIDRs,
             masqueradeMark: configuration.masqueradeMark)
+        ipvsConfiguration.masqueradePodEgress = configuration.masqueradePodEgress
         ipvs = IPVSProxier(configuration: ipvsConfiguration)
         filter = IPVSFilterTable(configuration: ipvsConfiguration)
         table = OwnedTable(filter.table, sets: filter.sets(), connection: nftables, label: "table \(filter.table)")

@@ -135,9 +135,10 @@ struct IPVSHostKernelTests {
     @Test func theNFTablesModeCleanupFindsNothingInAFreshNamespace() throws {
         let ns = try TestNamespace.make("ipvs-clean")
         defer { try? ns.delete() }
+        let logger = Logger(label: "test")
         let removed = try ns.run {
             try ProxyModeCleanup.removeIPVSModeState(
-                nftables: try NFTablesConnection(), links: try LinkConnection(), logger: Logger(label: "test"))
+                nftables: try NFTablesConnection(), links: try LinkConnection(), logger: logger)
         }
         #expect(removed.virtualServices == 0 && !removed.table && !removed.dummyInterface)
     }

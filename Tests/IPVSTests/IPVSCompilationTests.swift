@@ -128,6 +128,15 @@ struct IPVSCompilationTests {
         #expect(tx.description.contains("10.244.0.0/16"))
     }
 
+    @Test func podEgressIsMasqueradedOnlyWhenTheOverlayAsks() {
+        var configuration = IPVSConfiguration(clusterCIDRs: [IPCIDR("10.244.0.0/16")!])
+        let without = IPVSFilterTable(configuration: configuration).baseTransaction().description
+        configuration.masqueradePodEgress = true
+        let with = IPVSFilterTable(configuration: configuration).baseTransaction().description
+        #expect(!without.contains("pod egress leaving the cluster network"))
+        #expect(with.contains("pod egress leaving the cluster network"))
+    }
+
     @Test func aPortOfAProtocolIPVSLacksIsLeftOutAndTheRestProgrammed() {
         var h = Harness()
         let service = Fixture.service(
