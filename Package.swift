@@ -39,6 +39,11 @@ let package = Package(
             providers: [.apt(["libmnl-dev"])]
         ),
         .systemLibrary(
+            name: "CIPVS",
+            pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]
+        ),
+        .systemLibrary(
             name: "CNLRoute",
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
@@ -57,6 +62,8 @@ let package = Package(
         .target(name: "NetworkPolicy", dependencies: ["KubeAPI", "NFTables"], swiftSettings: swiftSettings),
         .target(name: "GatewayRouting", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .target(name: "Overlay", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
+        // The IPVS Service backend's model: virtual services compiled from ServiceProxy's frontends (docs/ipvs.md).
+        .target(name: "IPVS", dependencies: ["KubeAPI", "NFTables", "ServiceProxy"], swiftSettings: swiftSettings),
 
         // Kernel layer.
         .target(
@@ -66,6 +73,7 @@ let package = Package(
         ),
         .target(name: "NetNamespace", swiftSettings: swiftSettings),
         .target(name: "LinkNetlink", dependencies: ["CNLRoute"], swiftSettings: swiftSettings),
+        .target(name: "IPVSNetlink", dependencies: ["IPVS", "KubeAPI", "CIPVS"], swiftSettings: swiftSettings),
 
         // The CNI plugin's logic: protocol, configuration, IPAM, and the pod/host wiring (see cni-conf/README.md).
         .target(
@@ -96,7 +104,7 @@ let package = Package(
             name: "SluiceAgent",
             dependencies: [
                 "KubeAPI", "NFTables", "NFTablesNetlink", "ServiceProxy", "NetworkPolicy", "ConntrackNetlink",
-                "Overlay", "LinkNetlink", "KubeClient", "GatewayRouting",
+                "Overlay", "LinkNetlink", "KubeClient", "GatewayRouting", "IPVS", "IPVSNetlink",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -121,7 +129,7 @@ let package = Package(
             name: "sluiced",
             dependencies: [
                 "SluiceAgent", "KubeAPI", "ServiceProxy", "NetworkPolicy", "NFTablesNetlink", "ConntrackNetlink",
-                "Overlay", "GatewayRouting",
+                "Overlay", "GatewayRouting", "IPVS", "IPVSNetlink", "LinkNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -172,8 +180,28 @@ let package = Package(
             path: "Tests/SluiceTestSupport",
             swiftSettings: swiftSettings
         ),
+        // Runs inside a VM with IPVS (Tests/IPVSKernelTests boots it); also the in-VM half of `sluice-bench ipvs`.
+        .executableTarget(
+            name: "sluice-ipvs-check",
+            dependencies: [
+                "IPVS", "IPVSNetlink", "SluiceAgent", "ServiceProxy", "KubeAPI", "NFTables", "NFTablesNetlink",
+                "LinkNetlink", "SluiceTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/sluice-ipvs-check",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IPVSKernelTests",
+            dependencies: [
+                "IPVSNetlink", "SluiceAgent", "SluiceTestSupport", "LinkNetlink", "NFTablesNetlink",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IPVSTests", dependencies: ["IPVS", "ServiceProxy", "KubeAPI", "NFTables"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceDatapathTests",
             dependencies: [

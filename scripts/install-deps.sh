@@ -16,6 +16,10 @@ packages=(
     podman containerd runc busybox-static containernetworking-plugins
     # The test API server's CA and certificates are made at test time with the openssl tool (KubeClientTests).
     openssl
+    # IPVS tests boot a VM with Debian's kernel (this kernel has no IPVS): qemu, the kernel and its modules, the
+    # initramfs tools of scripts/run-in-vm.sh, ipvsadm to cross-check, strip to slim the test binary
+    # (Tests/IPVSKernelTests, docs/ipvs.md).
+    qemu-system-x86 linux-image-amd64 cpio kmod ipvsadm binutils
 )
 
 missing=()

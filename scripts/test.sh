@@ -75,6 +75,8 @@ if [ "$(id -u)" -eq 0 ]; then
     "$bin/sluice-bench" routing --quick --output "$logs/bench" || status=1
     "$bin/sluice-bench" cni --quick --output "$logs/bench" || status=1
     "$bin/sluice-bench" overlay --quick --output "$logs/bench" || status=1
+    # IPVS mode vs nftables mode, in a VM with IPVS (this kernel has none): one boot.
+    "$bin/sluice-bench" ipvs --quick --output "$logs/bench" || status=1
     # The README's main job as a test: three nodes, every expected cell of the connectivity matrix must match.
     echo "== sluice demo (3 nodes, VXLAN)"
     "$bin/sluice" demo --nodes 3 2>&1 | tee "$logs/demo" || status=1

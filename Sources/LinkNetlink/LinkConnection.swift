@@ -111,6 +111,20 @@ public final class LinkConnection {
         try request(message, operation: "create bridge", object: name)
     }
 
+    /// Creates a dummy interface named `name`, down: a place to bind addresses the kernel should treat as local
+    /// without any traffic leaving through it (IPVS mode binds Service IPs on one, like kube-proxy's `kube-ipvs0`).
+    ///
+    /// - Throws: ``LinkError``; ``LinkError/isExists`` when a link of that name exists.
+    public func createDummy(named name: String) throws(LinkError) {
+        let message = RouteMessage(type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL)
+        message.append(header: linkHeader())
+        message.put(IFLA_IFNAME, string: name)
+        message.nest(IFLA_LINKINFO) {
+            message.put(IFLA_INFO_KIND, string: "dummy")
+        }
+        try request(message, operation: "create dummy interface", object: name)
+    }
+
     /// Creates a veth pair in one request: this side named `name` (optionally already a port of the bridge with
     /// index `master`), the peer created directly inside another namespace under its final name.
     ///

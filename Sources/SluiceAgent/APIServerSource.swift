@@ -101,7 +101,7 @@ public final class APIServerSource: Sendable {
 
     /// Watches Services and EndpointSlices into `syncer` (folded, not programmed: the sync loop flushes) until
     /// cancelled. Invalid objects are logged and treated as absent, as the manifest source skips them.
-    public func runServiceInformers(into syncer: ServiceSyncer) async {
+    public func runServiceInformers(into syncer: any ServiceBackend) async {
         let trigger = self.trigger
         let logger = self.logger
         await withDiscardingTaskGroup { group in

@@ -55,9 +55,7 @@ extension Sluiced {
             nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
         config.masqueradePodEgress = overlay != "none"
-        let syncer = ServiceSyncer(
-            configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
-            logger: logger)
+        let syncer = try serviceBackend(config, logger: logger)
         let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
         let backend: OverlayBackend? =
             switch overlay {
@@ -87,7 +85,7 @@ extension Sluiced {
         let repairs = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
-                do { try await syncer.repairDrift() } catch { logger.error("drift repair failed: \(error)") }
+                do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
                 do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
             }
         }
@@ -130,7 +128,7 @@ extension Sluiced {
                 let started = ContinuousClock.now
                 var synced = false
                 do {
-                    try await syncer.flush()
+                    try await syncer.flushServices()
                     synced = true
                     applied.formUnion(serviceSources)
                     for (port, problem) in health.update(await syncer.healthChecks) {

@@ -2,8 +2,11 @@ import ArgumentParser
 import ConntrackNetlink
 import Foundation
 import GatewayRouting
+import IPVS
+import IPVSNetlink
 import KubeAPI
 import KubeClient
+import LinkNetlink
 import Logging
 import NFTablesNetlink
 import NetworkPolicy
@@ -73,6 +76,19 @@ struct Sluiced: AsyncParsableCommand {
             """)
     var cniConfigPath = ""
 
+    @Option(
+        name: .customLong("proxy-mode"),
+        help: "Service backend: nftables or ipvs (switching removes the other mode's state; see docs/ipvs.md).")
+    var proxyMode = "nftables"
+
+    @Option(name: .customLong("ipvs-scheduler"), help: "IPVS mode: the scheduler of every virtual service.")
+    var ipvsScheduler = "rr"
+
+    @Option(
+        name: .customLong("ipvs-timeouts"),
+        help: "IPVS mode: TCP,TCPFIN,UDP connection timeouts in seconds (ipvsadm --set; 0 keeps one; empty: all).")
+    var ipvsTimeouts = ""
+
     @Option(help: "Seconds between drift repairs (re-reading the kernel's table).")
     var resyncPeriod = 60
 
@@ -117,6 +133,17 @@ struct Sluiced: AsyncParsableCommand {
         guard ["none", "vxlan", "host-gw"].contains(overlay) else {
             throw ValidationError("--overlay \(overlay): expected none, vxlan or host-gw")
         }
+        guard ["nftables", "ipvs"].contains(proxyMode) else {
+            throw ValidationError("--proxy-mode \(proxyMode): expected nftables or ipvs")
+        }
+        guard ipvsTimeouts.isEmpty || parsedIPVSTimeouts != nil else {
+            throw ValidationError("--ipvs-timeouts \(ipvsTimeouts): expected TCP,TCPFIN,UDP seconds, e.g. 900,120,300")
+        }
+        guard IPVSConfiguration.schedulers.contains(ipvsScheduler) else {
+            throw ValidationError(
+                "--ipvs-scheduler \(ipvsScheduler): expected one of \(IPVSConfiguration.schedulers.joined(separator: ", "))"
+            )
+        }
     }
 
     func run() async throws {
@@ -143,9 +170,7 @@ struct Sluiced: AsyncParsableCommand {
             nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
         // The overlay carries pod addresses between nodes only: traffic leaving the cluster network is masqueraded.
         config.masqueradePodEgress = overlay != "none"
-        let syncer = ServiceSyncer(
-            configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
-            logger: logger)
+        let syncer = try serviceBackend(config, logger: logger)
         let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
         let backend: OverlayBackend? =
             switch overlay {
@@ -170,7 +195,7 @@ struct Sluiced: AsyncParsableCommand {
             }
         }
         if once {
-            try await syncer.sync(first)
+            try await syncer.syncServices(first)
             try await policies.sync(first, allocations: allocations())
             syncOverlay(first)
             return
@@ -183,7 +208,7 @@ struct Sluiced: AsyncParsableCommand {
         let repairs = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
-                do { try await syncer.repairDrift() } catch { logger.error("drift repair failed: \(error)") }
+                do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
                 do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
             }
         }
@@ -195,7 +220,7 @@ struct Sluiced: AsyncParsableCommand {
             let started = ContinuousClock.now
             var synced = false
             do {
-                try await syncer.sync(snapshot)
+                try await syncer.syncServices(snapshot)
                 synced = true
                 for (port, problem) in health.update(await syncer.healthChecks) {
                     logger.error("health check node port \(port): \(problem)")
@@ -218,6 +243,31 @@ struct Sluiced: AsyncParsableCommand {
                 cniAllocations: allocated.values.reduce(0) { $0 + $1.count })
             if synced { metrics.markReady("manifests") }
         }
+    }
+
+    /// The Service backend of `--proxy-mode`, after removing the other mode's state from this namespace.
+    func serviceBackend(_ config: ProxyConfiguration, logger: Logger) throws -> any ServiceBackend {
+        guard proxyMode == "ipvs" else {
+            try ProxyModeCleanup.removeIPVSModeState(
+                nftables: try NFTablesConnection(), links: try LinkConnection(), logger: logger)
+            return ServiceSyncer(
+                configuration: config, connection: try NFTablesConnection(), conntrack: try ConntrackConnection(),
+                logger: logger)
+        }
+        let connection = try IPVSConnection()
+        if let timeouts = parsedIPVSTimeouts {
+            try connection.setTimeouts(tcp: timeouts[0], tcpFin: timeouts[1], udp: timeouts[2])
+        }
+        return IPVSServiceSyncer(
+            configuration: config, scheduler: ipvsScheduler, connection: connection, links: try LinkConnection(),
+            nftables: try NFTablesConnection(), logger: logger)
+    }
+
+    /// `--ipvs-timeouts` as three numbers, or `nil` when empty or malformed.
+    var parsedIPVSTimeouts: [UInt32]? {
+        let parts = ipvsTimeouts.split(separator: ",", omittingEmptySubsequences: false).map { UInt32($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else { return nil }
+        return parts.map { $0! }
     }
 
     /// Writes `--cni-conf` for this node from its Node object (no-op without the flag or a pod CIDR).

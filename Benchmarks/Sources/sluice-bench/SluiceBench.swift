@@ -10,7 +10,7 @@ struct SluiceBench: AsyncParsableCommand {
             "Measures Sluice's Service programming and datapath against kube-proxy's layouts, NetworkPolicy, Gateway routing, the overlay and CNI (root for all but routing).",
         subcommands: [
             RunBenchmarks.self, SluiceTrial.self, Replot.self, PolicyBenchmark.self, RoutingBenchmark.self,
-            OverlayBenchmark.self, CNIBenchmark.self,
+            OverlayBenchmark.self, CNIBenchmark.self, IPVSBenchmark.self,
         ],
         defaultSubcommand: RunBenchmarks.self)
 }
