@@ -174,6 +174,10 @@ let package = Package(
         ),
 
         // Tests.
+        // Service and EndpointSlice builders for the tests that compile Services.
+        .target(
+            name: "ServiceFixtures", dependencies: ["KubeAPI", "ServiceProxy"], path: "Tests/ServiceFixtures",
+            swiftSettings: swiftSettings),
         .target(
             name: "SluiceTestSupport",
             dependencies: ["NetNamespace"],
@@ -200,7 +204,7 @@ let package = Package(
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IPVSTests", dependencies: ["IPVS", "ServiceProxy", "KubeAPI", "NFTables"],
+            name: "IPVSTests", dependencies: ["IPVS", "ServiceProxy", "KubeAPI", "NFTables", "ServiceFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceDatapathTests",
@@ -210,7 +214,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables"],
+            name: "ServiceProxyTests", dependencies: ["ServiceProxy", "KubeAPI", "NFTables", "ServiceFixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NetworkPolicyTests", dependencies: ["NetworkPolicy", "KubeAPI", "NFTables"],

@@ -2,43 +2,6 @@ import IPVS
 import KubeAPI
 import ServiceProxy
 
-/// Builders for Services and EndpointSlices as the API server would return them.
-enum Fixture {
-    static func service(
-        _ name: String, namespace: String = "default", clusterIP: String = "10.96.0.10", type: ServiceType = .clusterIP,
-        ports: [ServicePort] = [ServicePort(name: "http", port: 80, targetPort: .string("http"))],
-        configure: @Sendable (inout ServiceSpec) -> Void = { _ in }
-    ) -> Service {
-        var spec = ServiceSpec(type: type, clusterIP: clusterIP, clusterIPs: [clusterIP], ports: ports)
-        configure(&spec)
-        return Service(metadata: ObjectMeta(name: name, namespace: namespace), spec: spec)
-    }
-
-    struct EP {
-        var ip: String
-        var node: String? = "node-a"
-        var ready = true
-        var terminating = false
-    }
-
-    static func slice(
-        _ service: String, namespace: String = "default", port: Int = 8080, portName: String = "http",
-        protocol: TransportProtocol = .tcp, _ endpoints: [EP]
-    ) -> EndpointSlice {
-        EndpointSlice(
-            metadata: ObjectMeta(
-                name: "\(service)-ipv4", namespace: namespace, labels: [EndpointSlice.serviceNameLabel: service]),
-            addressType: .ipv4,
-            endpoints: endpoints.map { ep in
-                Endpoint(
-                    addresses: [ep.ip],
-                    conditions: EndpointConditions(ready: ep.ready, serving: ep.ready, terminating: ep.terminating),
-                    nodeName: ep.node)
-            },
-            ports: [EndpointSlicePort(name: portName, port: port, protocol: `protocol`)])
-    }
-}
-
 /// The IPVS backend's pure half as the syncer drives it — ServiceProxy compiles, IPVSProxier derives virtual
 /// services, IPVSDiff turns them into requests — against a model of the kernel's table instead of a kernel.
 struct Harness {

@@ -1,5 +1,6 @@
 import IPVS
 import KubeAPI
+import ServiceFixtures
 import ServiceProxy
 import Testing
 

@@ -1,5 +1,6 @@
 import KubeAPI
 import NFTables
+import ServiceFixtures
 import ServiceProxy
 import Testing
 
