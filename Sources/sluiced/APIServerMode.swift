@@ -85,6 +85,8 @@ extension Sluiced {
         let repairs = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
+                guard Termination.gate.enter() else { continue }
+                defer { Termination.gate.leave() }
                 do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
                 do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
             }
@@ -106,6 +108,9 @@ extension Sluiced {
         defer { allocationWatch.cancel() }
         var unready = expected
         for await round in trigger.rounds(minimumInterval: .milliseconds(Int64(minSyncPeriod * 1000))) {
+            // A stopping daemon lets this round finish and starts no other (Termination).
+            guard Termination.gate.enter() else { continue }
+            defer { Termination.gate.leave() }
             var applied: Set<String> = []
             var changed = round.changed
             // The node's zone label may change at run time: topology-hinted Services select endpoints again.

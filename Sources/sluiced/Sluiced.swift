@@ -208,6 +208,8 @@ struct Sluiced: AsyncParsableCommand {
         let repairs = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: .seconds(resyncPeriod))
+                guard Termination.gate.enter() else { continue }
+                defer { Termination.gate.leave() }
                 do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
                 do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
             }
@@ -215,6 +217,9 @@ struct Sluiced: AsyncParsableCommand {
         defer { repairs.cancel() }
         var isFirst = true
         for await snapshot in source.snapshots() {
+            // A stopping daemon lets this round finish and starts no other (Termination).
+            guard Termination.gate.enter() else { continue }
+            defer { Termination.gate.leave() }
             if !isFirst { for diagnostic in snapshot.diagnostics { logger.error("\(diagnostic)") } }
             isFirst = false
             let started = ContinuousClock.now
