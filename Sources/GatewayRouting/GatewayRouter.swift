@@ -28,6 +28,8 @@ public struct GatewayRouter: Sendable {
     private var gateways: [String: ServedGateway] = [:]
     /// Gateways that exist but belong to another controller: routes' status for them is not ours to write.
     private var foreignGateways: Set<String> = []
+    /// GatewayClasses whose controller this router serves, by name, with that controller.
+    private var servedClasses: [(name: String, controllerName: String)] = []
     /// Where each served listener sits: Gateway → listener name → (port, index in that port's listeners).
     private var listenerSlots: [String: [String: (port: Int, index: Int)]] = [:]
     private var ports: [GatewayPort: PortRoutes] = [:]
@@ -57,6 +59,10 @@ public struct GatewayRouter: Sendable {
             ingresses: manifests.ingresses, classes: manifests.ingressClasses, configuration: configuration,
             context: context)
         let classes = Dictionary(manifests.gatewayClasses.map { ($0.metadata.name, $0) }) { first, _ in first }
+        servedClasses = classes.keys.sorted().compactMap { name in
+            let controller = classes[name]!.spec.controllerName
+            return configuration.servesController(controller) ? (name, controller) : nil
+        }
         for gateway in manifests.gateways {
             let controller: String
             if let gatewayClass = classes[gateway.spec.gatewayClassName] {
@@ -261,9 +267,18 @@ public struct GatewayRouter: Sendable {
 
     // MARK: - Status
 
-    /// Gateway, listener, HTTPRoute and Ingress status, sorted by namespace and name.
+    /// GatewayClass, Gateway, listener, HTTPRoute and Ingress status, sorted by namespace and name.
     public var status: RoutingStatus {
         var status = RoutingStatus()
+        status.gatewayClasses = servedClasses.map { served in
+            GatewayClassReport(
+                name: served.name, controllerName: served.controllerName,
+                conditions: [
+                    StatusCondition(
+                        type: "Accepted", status: true, reason: "Accepted",
+                        message: "\(served.controllerName) is Sluice's")
+                ])
+        }
         var attachedCounts: [[String]: Int] = [:]
         for state in routes.values {
             for listener in state.attached { attachedCounts[listener, default: 0] += 1 }

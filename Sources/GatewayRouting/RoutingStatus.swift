@@ -16,14 +16,23 @@ public struct StatusCondition: Hashable, Sendable, Codable {
     }
 }
 
-/// The status Sluice would write for everything it routes: Gateways with their listeners, HTTPRoutes per
-/// parent, and Ingresses.
+/// The status Sluice would write for everything it routes: the GatewayClasses it controls, Gateways with their
+/// listeners, HTTPRoutes per parent, and Ingresses.
 public struct RoutingStatus: Hashable, Sendable, Codable {
+    public var gatewayClasses: [GatewayClassReport] = []
     public var gateways: [GatewayReport] = []
     public var httpRoutes: [HTTPRouteReport] = []
     public var ingresses: [IngressReport] = []
 
     public init() {}
+}
+
+/// A GatewayClass whose `spec.controllerName` Sluice serves. The spec has the class's controller accept it, and
+/// tools (and the conformance suite) wait for `Accepted` before they create Gateways of the class.
+public struct GatewayClassReport: Hashable, Sendable, Codable {
+    public var name: String
+    public var controllerName: String
+    public var conditions: [StatusCondition]
 }
 
 /// A served Gateway's status.

@@ -9,6 +9,15 @@ import KubeClient
 /// kept exactly as they are. Each function answers `nil` when the merged status equals the current one, so
 /// nothing is written: a status write is an event every other watcher of the object receives.
 public enum GatewayStatusPatch {
+    /// The `status` patch of a GatewayClass this controller serves (`conditions`), or `nil` when it already says
+    /// so. Other members (`supportedFeatures`) are left to whoever sets them.
+    public static func gatewayClass(
+        _ report: GatewayClassReport, current: JSONValue?, generation: Int?, now: String
+    ) -> JSONValue? {
+        let merged = conditions(report.conditions, current: current?["conditions"], generation: generation, now: now)
+        return current?["conditions"] == merged ? nil : .object(["conditions": merged])
+    }
+
     /// The `status` members a served Gateway's patch sets (`conditions`, `listeners`), or `nil` when they are
     /// already what they would be. `addresses` is left to whoever assigns them.
     public static func gateway(

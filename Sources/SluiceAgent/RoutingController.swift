@@ -48,7 +48,7 @@ public final class RoutingController: Sendable {
     private let clock: @Sendable () -> Date
     private let reachable: @Sendable (Bool) -> Void
 
-    let gatewayClasses = ObjectCache<GatewayClass>()
+    let gatewayClasses = ObjectCache<StatusCarrying<GatewayClass>>()
     let gateways = ObjectCache<StatusCarrying<Gateway>>()
     let httpRoutes = ObjectCache<StatusCarrying<HTTPRoute>>()
     let referenceGrants = ObjectCache<ReferenceGrant>()
@@ -221,7 +221,8 @@ public final class RoutingController: Sendable {
         set.namespaces = namespaces
         set.services = services
         set.secrets = valid(secrets.snapshot())
-        set.gatewayClasses = valid(gatewayClasses.snapshot())
+        let classObjects = gatewayClasses.snapshot()
+        set.gatewayClasses = valid(classObjects).map(\.base)
         let gatewayObjects = gateways.snapshot()
         let routeObjects = httpRoutes.snapshot()
         set.gateways = valid(gatewayObjects).map(\.base)
@@ -235,6 +236,14 @@ public final class RoutingController: Sendable {
 
         var report = SyncReport()
         let now = GatewayStatusPatch.timestamp(clock())
+        let classesByName = Dictionary(classObjects.map { ($0.metadata.name, $0) }) { first, _ in first }
+        for classReport in status.gatewayClasses where controllerNames.contains(classReport.controllerName) {
+            guard let object = classesByName[classReport.name],
+                let patch = GatewayStatusPatch.gatewayClass(
+                    classReport, current: object.status, generation: object.metadata.generation, now: now)
+            else { continue }
+            await write(patch, of: object, .gatewayClasses, cache: gatewayClasses, report: &report)
+        }
         let gatewaysByName = Dictionary(gatewayObjects.map { ($0.base.namespacedName, $0) }) { first, _ in first }
         for gatewayReport in status.gateways {
             guard let object = gatewaysByName["\(gatewayReport.namespace)/\(gatewayReport.name)"],

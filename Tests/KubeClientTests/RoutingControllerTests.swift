@@ -21,7 +21,7 @@ struct RoutingControllerTests {
         text: """
             apiVersion: gateway.networking.k8s.io/v1
             kind: GatewayClass
-            metadata: {name: sluice}
+            metadata: {name: sluice, generation: 1}
             spec: {controllerName: sluice.dev/gateway-controller}
             ---
             apiVersion: gateway.networking.k8s.io/v1
@@ -154,8 +154,17 @@ struct RoutingControllerTests {
                 let converged = await eventually {
                     (Self.status(fixture, "default/web", in: Self.routes)?["parents"]?.arrayValue.count ?? 0) == 2
                         && Self.status(fixture, "default/gw", in: Self.gateways)?["listeners"] != nil
+                        && Self.status(fixture, "/sluice", in: Self.classes)?["conditions"] != nil
                 }
                 #expect(converged, "requests: \(fixture.server.requests)")
+
+                // Our GatewayClass: Accepted for its generation; the other controller's class is not ours to touch.
+                let classConditions = Self.status(fixture, "/sluice", in: Self.classes)?["conditions"]?.arrayValue ?? []
+                #expect(classConditions.map { $0["type"]?.stringValue } == ["Accepted"])
+                #expect(classConditions.first?["status"] == .string("True"))
+                #expect(classConditions.first?["reason"] == .string("Accepted"))
+                #expect(classConditions.first?["observedGeneration"] == .number(1))
+                #expect(Self.status(fixture, "/other", in: Self.classes) == nil)
 
                 // Gateway: Accepted and Programmed for generation 1; the listener counts the route.
                 let gateway = try #require(Self.status(fixture, "default/gw", in: Self.gateways))
@@ -184,6 +193,7 @@ struct RoutingControllerTests {
                 // Not ours: the other class's Gateway and the invalid route get no write.
                 let patches = Self.statusPatches(fixture)
                 #expect(!patches.contains { $0.path.contains("/gateways/other-gw/") })
+                #expect(!patches.contains { $0.path.contains("/gatewayclasses/other/") })
                 #expect(!patches.contains { $0.path.contains("/httproutes/bad/") })
                 #expect(Self.status(fixture, "default/bad", in: Self.routes) == nil)
                 #expect(patches.allSatisfy { $0.status == 200 || $0.status == 409 }, "\(patches)")
@@ -191,7 +201,11 @@ struct RoutingControllerTests {
                 // Nothing changed: a sync writes nothing.
                 let written = Self.statusPatches(fixture).count
                 let before = syncs()
-                for item in Self.objects.gatewayClasses { try fixture.server.apply(item, in: Self.classes) }
+                for item in Self.objects.gatewayClasses {
+                    // Re-applied as stored (with the status it has), so the sync sees no difference.
+                    let stored = Self.status(fixture, "/\(item.metadata.name)", in: Self.classes)
+                    try fixture.server.apply(StatusCarrying(item, status: stored), in: Self.classes)
+                }
                 #expect(await eventually { syncs() > before })
                 #expect(Self.statusPatches(fixture).count == written)
 

@@ -4,7 +4,7 @@ import SluiceTestSupport
 import Testing
 
 /// The real `sluiced --routing-controller` in a test namespace: the routing source joins readiness and the
-/// status of our Gateway and HTTPRoute is written through the test API server.
+/// status of our GatewayClass, Gateway and HTTPRoute is written through the test API server.
 @Suite(.requiresRoot)
 struct SluicedRoutingTests {
     @Test func theDaemonsRoutingControllerWritesStatusAndGatesReadiness() async throws {
@@ -37,7 +37,9 @@ struct SluicedRoutingTests {
             #expect(
                 RoutingControllerTests.status(fixture, "default/other-gw", in: RoutingControllerTests.gateways) == nil)
             let metrics = SluicedResilienceTests.answer("/metrics", in: namespace)
-            #expect(metrics.contains("\nsluice_routing_status_writes_total 2\n"), "\(metrics)")
+            let gatewayClass = RoutingControllerTests.status(fixture, "/sluice", in: RoutingControllerTests.classes)
+            #expect(gatewayClass?["conditions"]?.arrayValue.first?["type"] == .string("Accepted"))
+            #expect(metrics.contains("\nsluice_routing_status_writes_total 3\n"), "\(metrics)")
         }
     }
 }
