@@ -21,6 +21,10 @@ public actor IPVSServiceSyncer {
     /// NodePorts live on node addresses, which Sluice does not own: a virtual service there is Sluice's when its
     /// port is in this range (the Kubernetes default `--service-node-port-range`).
     public static let nodePortRange: ClosedRange<UInt16> = 30000...32767
+    /// `--ipvs-strict-arp`, kube-proxy's `strictARP`: the node answers ARP only for addresses of the interface
+    /// asked (`arp_ignore=1`) and announces only such addresses (`arp_announce=2`), so the Service IPs on the dummy
+    /// interface are never claimed on the wire — what MetalLB's layer-2 mode needs next to IPVS.
+    private let strictARP: Bool
 
     private var proxy: ServiceProxy
     private var ipvs: IPVSProxier
@@ -82,8 +86,9 @@ public actor IPVSServiceSyncer {
     ///   - Connections are opened in the namespace to program (the caller's thread).
     public init(
         configuration: ProxyConfiguration, scheduler: String, connection: IPVSConnection, links: LinkConnection,
-        nftables: NFTablesConnection, drainTimeout: Duration = .seconds(900), logger: Logger
+        nftables: NFTablesConnection, drainTimeout: Duration = .seconds(900), strictARP: Bool = false, logger: Logger
     ) {
+        self.strictARP = strictARP
         proxy = ServiceProxy(configuration: configuration)
         var ipvsConfiguration = IPVSConfiguration(
             scheduler: scheduler, clusterCIDRs: configuration.clusterCIDRs,
@@ -218,9 +223,17 @@ public actor IPVSServiceSyncer {
         dummyIndex = dummy.index
         boundAddresses = try dummyAddresses()
         // As kube-proxy: IPVS connections get conntrack entries (so masquerade applies), connections to a deleted
-        // destination are expired, and a persistence template of a weight-0 destination is not reused.
-        for (name, value) in [("conntrack", "1"), ("expire_nodest_conn", "1"), ("expire_quiescent_template", "1")] {
-            let path = "/proc/sys/net/ipv4/vs/\(name)"
+        // destination are expired, and a persistence template of a weight-0 destination is not reused; with
+        // strictARP, the ARP settings above.
+        var settings = [("conntrack", "1"), ("expire_nodest_conn", "1"), ("expire_quiescent_template", "1")].map {
+            ("/proc/sys/net/ipv4/vs/\($0)", $1)
+        }
+        if strictARP {
+            settings += [
+                ("/proc/sys/net/ipv4/conf/all/arp_ignore", "1"), ("/proc/sys/net/ipv4/conf/all/arp_announce", "2"),
+            ]
+        }
+        for (path, value) in settings {
             do {
                 try value.write(toFile: path, atomically: false, encoding: .utf8)
             } catch {

@@ -84,6 +84,11 @@ struct Sluiced: AsyncParsableCommand {
     @Option(name: .customLong("ipvs-scheduler"), help: "IPVS mode: the scheduler of every virtual service.")
     var ipvsScheduler = "rr"
 
+    @Flag(
+        name: .customLong("ipvs-strict-arp"),
+        help: "IPVS mode: arp_ignore=1 and arp_announce=2 on all interfaces, as kube-proxy's strictARP (MetalLB L2).")
+    var ipvsStrictARP = false
+
     @Option(
         name: .customLong("ipvs-timeouts"),
         help: "IPVS mode: TCP,TCPFIN,UDP connection timeouts in seconds (ipvsadm --set; 0 keeps one; empty: all).")
@@ -265,7 +270,7 @@ struct Sluiced: AsyncParsableCommand {
         }
         return IPVSServiceSyncer(
             configuration: config, scheduler: ipvsScheduler, connection: connection, links: try LinkConnection(),
-            nftables: try NFTablesConnection(), logger: logger)
+            nftables: try NFTablesConnection(), strictARP: ipvsStrictARP, logger: logger)
     }
 
     /// `--ipvs-timeouts` as three numbers, or `nil` when empty or malformed.

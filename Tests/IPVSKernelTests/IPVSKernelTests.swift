@@ -19,7 +19,7 @@ struct IPVSKernelTests {
         "readback-wrr", "readback-lc", "readback-wlc", "readback-sh", "readback-mh", "readback-rr", "incremental",
         "restart-adopts", "traffic-clusterip", "traffic-nodeport-masquerade", "no-endpoints-reject", "bad-scheduler",
         "kernel-rejection-isolated", "recovers-after-failed-sync", "watch-events", "timeouts", "mode-switch",
-        "sluiced-proxy-mode",
+        "sluiced-proxy-mode", "strict-arp",
     ]
 
     static let inCI = ProcessInfo.processInfo.environment["CI"] != nil

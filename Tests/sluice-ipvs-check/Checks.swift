@@ -40,12 +40,14 @@ struct Checks {
         }
     }
 
-    func syncer(scheduler: String = "rr", drainTimeout: Duration = .seconds(900)) throws -> IPVSServiceSyncer {
+    func syncer(
+        scheduler: String = "rr", drainTimeout: Duration = .seconds(900), strictARP: Bool = false
+    ) throws -> IPVSServiceSyncer {
         IPVSServiceSyncer(
             configuration: ProxyConfiguration(
                 nodeName: Scenario.nodeName, clusterCIDRs: [IPCIDR(Scenario.clusterCIDR)!]),
             scheduler: scheduler, connection: try IPVSConnection(), links: try LinkConnection(),
-            nftables: try NFTablesConnection(), drainTimeout: drainTimeout, logger: logger)
+            nftables: try NFTablesConnection(), drainTimeout: drainTimeout, strictARP: strictARP, logger: logger)
     }
 
     func cleanUp() throws {

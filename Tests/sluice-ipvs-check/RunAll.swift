@@ -295,5 +295,29 @@ extension Checks {
             }
             return problems
         }
+
+        // --ipvs-strict-arp: kube-proxy's strictARP settings, only when asked for (restored afterwards).
+        await check("strict-arp") {
+            try cleanUp()
+            let ignore = "/proc/sys/net/ipv4/conf/all/arp_ignore"
+            let announce = "/proc/sys/net/ipv4/conf/all/arp_announce"
+            func read(_ path: String) throws -> String {
+                try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let before = (try read(ignore), try read(announce))
+            defer {
+                try? before.0.write(toFile: ignore, atomically: false, encoding: .utf8)
+                try? before.1.write(toFile: announce, atomically: false, encoding: .utf8)
+            }
+            var problems: [String] = []
+            try await syncer().sync(catalogue)
+            if (try read(ignore), try read(announce)) != before { problems.append("changed without --ipvs-strict-arp") }
+            try cleanUp()
+            try await syncer(strictARP: true).sync(catalogue)
+            let after = (try read(ignore), try read(announce))
+            if after != ("1", "2") { problems.append("arp_ignore/arp_announce are \(after), expected (1, 2)") }
+            try cleanUp()
+            return problems
+        }
     }
 }
