@@ -50,23 +50,10 @@ extension Sluiced {
         // The node's zone (topology-aware routing) and the overlay's first plan come from the Node list.
         while !source.nodes.hasSynced { try await Task.sleep(for: .milliseconds(50)) }
         let nodes = source.nodes.snapshot()
-        let zone = Self.zone(of: nodeName, in: nodes)
-        var config = ProxyConfiguration(
-            nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
-            nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
-        config.masqueradePodEgress = overlay != "none"
-        let syncer = try serviceBackend(config, logger: logger)
-        let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
-        let backend: OverlayBackend? =
-            switch overlay {
-            case "vxlan": .vxlan
-            case "host-gw": .hostGateway
-            default: nil
-            }
-        let overlaySyncer = try backend.map {
-            try OverlaySetup.syncer(
-                backend: $0, nodeName: nodeName, nodes: nodes, deriveMissingMAC: true, logger: logger)
-        }
+        let plane = try makeDataPlane(nodes: nodes, deriveMissingMAC: true, logger: logger)
+        let syncer = plane.services
+        let policies = plane.policies
+        let overlaySyncer = plane.overlay
         // Advertise this node's VTEP on its Node object: the other nodes read it from there.
         let advertisement = OverlaySetup.advertisement(
             device: overlaySyncer?.vxlanDevice, vtep: overlaySyncer?.vtepAddress,
@@ -82,15 +69,7 @@ extension Sluiced {
         let serviceInformers = Task { await source.runServiceInformers(into: syncer) }
         defer { serviceInformers.cancel() }
         let health = try HealthCheckServer()
-        let repairs = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(resyncPeriod))
-                guard Termination.gate.enter() else { continue }
-                defer { Termination.gate.leave() }
-                do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
-                do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
-            }
-        }
+        let repairs = repairDrift(plane, logger: logger)
         defer { repairs.cancel() }
 
         let cniDirectory = cniDataDirectory
@@ -114,13 +93,10 @@ extension Sluiced {
             var applied: Set<String> = []
             var changed = round.changed
             // The node's zone label may change at run time: topology-hinted Services select endpoints again.
-            if round.changed.contains(APIServerSource.Source.nodes) {
-                let zone = Self.zone(of: nodeName, in: source.nodes.snapshot())
-                if zone != (await syncer.nodeZone) {
-                    logger.info("node zone is now \(zone ?? "unset")")
-                    await syncer.setNodeZone(zone)
-                    changed.insert(APIServerSource.Source.services)
-                }
+            if round.changed.contains(APIServerSource.Source.nodes),
+                await followZone(plane, nodes: source.nodes.snapshot(), logger: logger)
+            {
+                changed.insert(APIServerSource.Source.services)
             }
             // Services wait for both of their lists: a Service without its slices would briefly reject traffic.
             let servicesListed =
@@ -130,22 +106,11 @@ extension Sluiced {
                 !unready.contains(APIServerSource.Source.endpointSlices)
                 || round.listed.contains(APIServerSource.Source.endpointSlices)
             if !changed.isDisjoint(with: serviceSources) && servicesListed && slicesListed {
-                let started = ContinuousClock.now
-                var synced = false
-                do {
-                    try await syncer.flushServices()
-                    synced = true
+                if await syncServices(
+                    plane, health: health, metrics: metrics, logger: logger, { try await syncer.flushServices() })
+                {
                     applied.formUnion(serviceSources)
-                    for (port, problem) in health.update(await syncer.healthChecks) {
-                        logger.error("health check node port \(port): \(problem)")
-                    }
-                } catch {
-                    logger.error("sync failed: \(error)")
                 }
-                let elapsed = ContinuousClock.now - started
-                metrics.recordSync(
-                    seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                    succeeded: synced)
             } else if !changed.isDisjoint(with: serviceSources) {
                 // The other list is still coming: fold this round into the next one.
                 for name in changed.intersection(serviceSources) {
@@ -163,17 +128,7 @@ extension Sluiced {
                 }
             }
             if round.changed.contains(APIServerSource.Source.nodes) {
-                writeCNIConfig(nodes: snapshot.nodes, overlayMTU: overlaySyncer?.vxlanDevice?.mtu, logger: logger)
-                if let overlaySyncer, let backend {
-                    let plan = OverlayCompiler.compile(nodes: snapshot.nodes, localNode: nodeName, backend: backend)
-                    for problem in plan.problems { logger.error("\(problem)") }
-                    do {
-                        let report = try overlaySyncer.sync(plan)
-                        for failure in report.failures { logger.error("overlay: \(failure)") }
-                    } catch {
-                        logger.error("overlay sync failed: \(error)")
-                    }
-                }
+                syncOverlay(plane, nodes: snapshot.nodes, logger: logger)
                 applied.insert(APIServerSource.Source.nodes)
             }
             // Routes resolve their backends and namespaces against Services and Namespaces too.

@@ -169,40 +169,13 @@ struct Sluiced: AsyncParsableCommand {
         let first = source.load()
         for diagnostic in first.diagnostics { logger.error("\(diagnostic)") }
 
-        let zone = first.nodes.first { $0.metadata.name == nodeName }?.metadata.labels["topology.kubernetes.io/zone"]
-        var config = ProxyConfiguration(
-            nodeName: nodeName, nodeZone: zone, clusterCIDRs: try cidrs(clusterCIDRs, "cluster-cidr"),
-            nodePortAddresses: try cidrs(nodePortAddresses, "nodeport-addresses"))
-        // The overlay carries pod addresses between nodes only: traffic leaving the cluster network is masqueraded.
-        config.masqueradePodEgress = overlay != "none"
-        let syncer = try serviceBackend(config, logger: logger)
-        let policies = PolicySyncer(nodeName: nodeName, connection: try NFTablesConnection(), logger: logger)
-        let backend: OverlayBackend? =
-            switch overlay {
-            case "vxlan": .vxlan
-            case "host-gw": .hostGateway
-            default: nil
-            }
-        let overlaySyncer = try backend.map {
-            try OverlaySetup.syncer(backend: $0, nodeName: nodeName, nodes: first.nodes, logger: logger)
-        }
-        func syncOverlay(_ snapshot: ManifestSet) {
-            writeCNIConfig(nodes: snapshot.nodes, overlayMTU: overlaySyncer?.vxlanDevice?.mtu, logger: logger)
-            guard let overlaySyncer, let backend else { return }
-            let plan = OverlayCompiler.compile(nodes: snapshot.nodes, localNode: nodeName, backend: backend)
-            for problem in plan.problems { logger.error("\(problem)") }
-            do {
-                let report = try overlaySyncer.sync(plan)
-                for failure in report.failures { logger.error("overlay: \(failure)") }
-                logger.info("overlay synced", metadata: ["added": "\(report.added)", "removed": "\(report.removed)"])
-            } catch {
-                logger.error("overlay sync failed: \(error)")
-            }
-        }
+        let plane = try makeDataPlane(nodes: first.nodes, deriveMissingMAC: false, logger: logger)
+        let syncer = plane.services
+        let policies = plane.policies
         if once {
             try await syncer.syncServices(first)
             try await policies.sync(first, allocations: allocations())
-            syncOverlay(first)
+            syncOverlay(plane, nodes: first.nodes, logger: logger)
             return
         }
         let health = try HealthCheckServer()
@@ -210,15 +183,7 @@ struct Sluiced: AsyncParsableCommand {
         let metricsServer =
             try metricsBindAddress.isEmpty ? nil : MetricsServer(address: metricsBindAddress, metrics: metrics)
         defer { metricsServer?.stop() }
-        let repairs = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(resyncPeriod))
-                guard Termination.gate.enter() else { continue }
-                defer { Termination.gate.leave() }
-                do { try await syncer.repairServiceDrift() } catch { logger.error("drift repair failed: \(error)") }
-                do { try await policies.repairDrift() } catch { logger.error("policy drift repair failed: \(error)") }
-            }
-        }
+        let repairs = repairDrift(plane, logger: logger)
         defer { repairs.cancel() }
         var isFirst = true
         for await snapshot in source.snapshots() {
@@ -227,26 +192,16 @@ struct Sluiced: AsyncParsableCommand {
             defer { Termination.gate.leave() }
             if !isFirst { for diagnostic in snapshot.diagnostics { logger.error("\(diagnostic)") } }
             isFirst = false
-            let started = ContinuousClock.now
-            var synced = false
-            do {
+            // The node's zone label may change at run time, as in the API source.
+            _ = await followZone(plane, nodes: snapshot.nodes, logger: logger)
+            let synced = await syncServices(plane, health: health, metrics: metrics, logger: logger) {
                 try await syncer.syncServices(snapshot)
-                synced = true
-                for (port, problem) in health.update(await syncer.healthChecks) {
-                    logger.error("health check node port \(port): \(problem)")
-                }
-            } catch {
-                logger.error("sync failed: \(error)")
             }
-            let elapsed = ContinuousClock.now - started
-            metrics.recordSync(
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                succeeded: synced)
             let allocated = allocations()
             do { try await policies.sync(snapshot, allocations: allocated) } catch {
                 logger.error("policy sync failed: \(error)")
             }
-            syncOverlay(snapshot)
+            syncOverlay(plane, nodes: snapshot.nodes, logger: logger)
             metrics.recordProgrammed(
                 services: await syncer.programmedServiceCount, endpoints: await syncer.programmedElementCount,
                 policyElements: await policies.programmedElementCount,

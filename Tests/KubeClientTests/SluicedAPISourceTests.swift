@@ -31,39 +31,27 @@ struct SluicedAPISourceTests {
             let afterOnce = (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice"]).stdout) ?? ""
             #expect(afterOnce.contains("10.96.0.10 . tcp . 80"), "\(afterOnce)")
 
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-api-\(UUID()).log")
-            defer { try? FileManager.default.removeItem(at: log) }
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            daemon.arguments = [
-                "netns", "exec", namespace.name, Self.sluiced, "--kubeconfig", fixture.kubeconfigPath,
-                "--node-name", "node-a", "--cluster-cidr", "10.244.0.0/16", "--min-sync-period", "0.2",
-                "--cni-data-dir", "", "--resync-period", "2",
-            ]
-            let output = try FileHandle(forWritingTo: log)
-            daemon.standardOutput = output
-            daemon.standardError = output
-            daemon.standardInput = FileHandle.nullDevice
-            try daemon.run()
-            defer {
-                daemon.terminate()
-                daemon.waitUntilExit()
-            }
+            let daemon = try SluicedDaemon(
+                in: namespace,
+                [
+                    "--kubeconfig", fixture.kubeconfigPath,
+                    "--node-name", "node-a", "--cluster-cidr", "10.244.0.0/16", "--min-sync-period", "0.2",
+                    "--cni-data-dir", "", "--resync-period", "2",
+                ])
+            defer { daemon.stop() }
             func table() -> String {
                 (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice"]).stdout) ?? ""
             }
-            func logged() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
             // Created: programmed once both initial lists are in, and the agent is ready.
             let created = await eventually(timeout: .seconds(120)) {
                 table().contains("10.96.0.10 . tcp . 80") && table().contains("10.244.1.5")
             }
-            #expect(created, "table:\n\(table())\nsluiced log:\n\(logged())")
+            #expect(created, "table:\n\(table())\nsluiced log:\n\(daemon.logged)")
             let ready = await eventually(timeout: .seconds(30)) {
                 (try? Self.get("/readyz", in: namespace).hasPrefix("HTTP/1.1 200")) ?? false
             }
-            #expect(ready, "sluiced log:\n\(logged())")
+            #expect(ready, "sluiced log:\n\(daemon.logged)")
 
             // Changed: the endpoint moves.
             try fixture.server.apply(APIServerFixture.slice("web", addresses: ["10.244.1.6"]), in: slices)
@@ -79,7 +67,7 @@ struct SluicedAPISourceTests {
             let added = await eventually(timeout: .seconds(30)) {
                 table().contains("10.96.0.11 . tcp . 80") && table().contains("10.244.1.7")
             }
-            #expect(added, "table:\n\(table())\nsluiced log:\n\(logged())")
+            #expect(added, "table:\n\(table())\nsluiced log:\n\(daemon.logged)")
             let metrics = try Self.get("/metrics", in: namespace)
             let restarts = metrics.split(separator: "\n").first { $0.hasPrefix("sluice_watch_restarts_total ") }
             #expect((restarts?.split(separator: " ").last.flatMap { Int($0) } ?? 0) >= 1, "\(metrics)")
@@ -90,7 +78,7 @@ struct SluicedAPISourceTests {
             ])
             #expect(sabotage.status == 0, "\(sabotage)")
             let repaired = await eventually(timeout: .seconds(30)) { table().contains("10.96.0.11 . tcp . 80") }
-            #expect(repaired, "table:\n\(table())\nsluiced log:\n\(logged())")
+            #expect(repaired, "table:\n\(table())\nsluiced log:\n\(daemon.logged)")
 
             // Deleted: the frontend and its endpoint leave the kernel.
             fixture.server.delete("default/web", in: services)
@@ -192,32 +180,20 @@ struct SluicedAPISourceTests {
             for item in objects.networkPolicies {
                 try fixture.server.apply(item, in: "/apis/networking.k8s.io/v1/networkpolicies")
             }
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-alloc-\(UUID()).log")
-            defer { try? FileManager.default.removeItem(at: log) }
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            daemon.arguments = [
-                "netns", "exec", namespace.name, Self.sluiced, "--kubeconfig", fixture.kubeconfigPath,
-                "--node-name", "node-a", "--min-sync-period", "0.2", "--cni-data-dir", store.path,
-            ]
-            let output = try FileHandle(forWritingTo: log)
-            daemon.standardOutput = output
-            daemon.standardError = output
-            daemon.standardInput = FileHandle.nullDevice
-            try daemon.run()
-            defer {
-                daemon.terminate()
-                daemon.waitUntilExit()
-            }
+            let daemon = try SluicedDaemon(
+                in: namespace,
+                [
+                    "--kubeconfig", fixture.kubeconfigPath,
+                    "--node-name", "node-a", "--min-sync-period", "0.2", "--cni-data-dir", store.path,
+                ])
+            defer { daemon.stop() }
             func policyTable() -> String {
                 (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice-policy"]).stdout) ?? ""
             }
-            func logged() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
             let ready = await eventually(timeout: .seconds(60)) {
                 (try? Self.get("/readyz", in: namespace).hasPrefix("HTTP/1.1 200")) ?? false
             }
-            #expect(ready, "sluiced log:\n\(logged())")
+            #expect(ready, "sluiced log:\n\(daemon.logged)")
             #expect(!policyTable().contains("10.244.7.7"))
 
             // The plugin's records, as sluice-cni writes them at ADD.
@@ -226,7 +202,7 @@ struct SluicedAPISourceTests {
             try "x/a\r\nc-a".write(
                 to: network.appendingPathComponent("10.244.7.7.pod"), atomically: true, encoding: .utf8)
             let isolated = await eventually(timeout: .seconds(30)) { policyTable().contains("10.244.7.7") }
-            #expect(isolated, "policy table:\n\(policyTable())\nsluiced log:\n\(logged())")
+            #expect(isolated, "policy table:\n\(policyTable())\nsluiced log:\n\(daemon.logged)")
         }
     }
 }

@@ -7,31 +7,6 @@ import Testing
 /// object changes under it.
 @Suite(.requiresRoot)
 struct SluicedResilienceTests {
-    /// `sluiced` running in `namespace` with its output in a log file; `stop()` ends it (SIGTERM).
-    final class Daemon {
-        let process = Process()
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-\(UUID()).log")
-
-        init(in namespace: TestNamespace, _ arguments: [String]) throws {
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace.name, SluicedAPISourceTests.sluiced] + arguments
-            let output = try FileHandle(forWritingTo: log)
-            process.standardOutput = output
-            process.standardError = output
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        var logged: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
-
-        func stop() {
-            process.terminate()
-            process.waitUntilExit()
-            try? FileManager.default.removeItem(at: log)
-        }
-    }
-
     static func table(_ namespace: TestNamespace) -> String {
         (try? namespace.execStatus(["nft", "list", "table", "inet", "sluice"]).stdout) ?? ""
     }
@@ -58,7 +33,7 @@ struct SluicedResilienceTests {
             #expect(Self.table(namespace).contains("10.244.1.5"))
 
             fixture.server.refusesConnections = true
-            let daemon = try Daemon(
+            let daemon = try SluicedDaemon(
                 in: namespace,
                 [
                     "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a", "--cni-data-dir", "",
@@ -126,7 +101,7 @@ struct SluicedResilienceTests {
             try fixture.server.apply(node, in: "/api/v1/nodes")
             for item in objects.services { try fixture.server.apply(item, in: APIServerFixture.servicesPath) }
             for item in objects.endpointSlices { try fixture.server.apply(item, in: APIServerFixture.slicesPath) }
-            let daemon = try Daemon(
+            let daemon = try SluicedDaemon(
                 in: namespace,
                 [
                     "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a", "--cni-data-dir", "",

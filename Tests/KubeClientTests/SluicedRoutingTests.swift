@@ -17,7 +17,7 @@ struct SluicedRoutingTests {
             for item in objects.gatewayClasses { try fixture.server.apply(item, in: RoutingControllerTests.classes) }
             for item in objects.gateways { try fixture.server.apply(item, in: RoutingControllerTests.gateways) }
             for item in objects.httpRoutes { try fixture.server.apply(item, in: RoutingControllerTests.routes) }
-            let daemon = try SluicedResilienceTests.Daemon(
+            let daemon = try SluicedDaemon(
                 in: namespace,
                 [
                     "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a", "--cni-data-dir", "",
