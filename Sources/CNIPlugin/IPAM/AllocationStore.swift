@@ -58,22 +58,13 @@ public final class AllocationStore {
             guard let content = try readFile(directory + "/" + name) else {
                 continue
             }
-            // `containerID\r\nifname` (old host-local: the container ID alone); split on bytes, not Characters,
-            // because this runs once per live pod on every ADD.
-            let bytes = content.utf8
-            let newline = bytes.firstIndex(of: UInt8(ascii: "\n"))
-            let containerID = String(content[..<(newline ?? bytes.endIndex)]).trimmingWhitespace
-            var interface = ""
-            if let newline {
-                let rest = content[bytes.index(after: newline)...]
-                interface =
-                    String(rest[..<(rest.utf8.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex)])
-                    .trimmingWhitespace
-            }
+            let (containerID, interface) = Self.recordLines(Array(content.utf8)[...])
             result.append(
                 Reservation(
-                    address: address, attachment: AttachmentID(containerID: containerID, interfaceName: interface))
-            )
+                    address: address,
+                    attachment: AttachmentID(
+                        containerID: String(decoding: containerID, as: UTF8.self),
+                        interfaceName: String(decoding: interface, as: UTF8.self))))
         }
         return result
     }
@@ -155,6 +146,16 @@ public final class AllocationStore {
     /// `containerID\r\nifname` (or an old host-local record's `containerID` alone, which matches any interface
     /// of its container), compared line by line with surrounding whitespace ignored, like ``reservations()``.
     static func record(_ bytes: ArraySlice<UInt8>, belongsTo containerID: [UInt8], _ interface: [UInt8]) -> Bool {
+        let (recordedID, recordedInterface) = recordLines(bytes)
+        return recordedID.elementsEqual(containerID)
+            && (recordedInterface.isEmpty || recordedInterface.elementsEqual(interface))
+    }
+
+    /// A record's two lines, `containerID` and `ifname` (empty for an old host-local record), each without
+    /// surrounding whitespace. Bytes, not Characters: ADD and DEL read every live pod's record.
+    static func recordLines(
+        _ bytes: ArraySlice<UInt8>
+    ) -> (containerID: ArraySlice<UInt8>, interface: ArraySlice<UInt8>) {
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
         /// The line starting at `start`, trimmed, and where the next line starts.
         func line(from start: Int) -> (ArraySlice<UInt8>, next: Int) {
@@ -166,11 +167,7 @@ public final class AllocationStore {
             return (bytes[low..<high], end < bytes.endIndex ? end + 1 : end)
         }
         let (first, next) = line(from: bytes.startIndex)
-        guard first.elementsEqual(containerID) else {
-            return false
-        }
-        let second = line(from: next).0
-        return second.isEmpty || second.elementsEqual(interface)
+        return (first, line(from: next).0)
     }
 
     /// Records `address` as held by `attachment`; `false` when the address is already recorded.
