@@ -1,3 +1,4 @@
+import CNamespaceCalls
 import Glibc
 
 /// A Linux network namespace, identified by the file that pins it.
