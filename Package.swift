@@ -71,7 +71,8 @@ let package = Package(
             dependencies: ["NFTables", "CNftnl", "CMnl"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "NetNamespace", swiftSettings: swiftSettings),
+        .systemLibrary(name: "CNamespaceCalls"),
+        .target(name: "NetNamespace", dependencies: ["CNamespaceCalls"], swiftSettings: swiftSettings),
         .target(name: "LinkNetlink", dependencies: ["CNLRoute"], swiftSettings: swiftSettings),
         .target(name: "IPVSNetlink", dependencies: ["IPVS", "KubeAPI", "CIPVS"], swiftSettings: swiftSettings),
 
@@ -82,6 +83,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "ConntrackNetlink", dependencies: ["CMnl"], swiftSettings: swiftSettings),
+        // What the fully static `sluice-cni` needs beyond Debian's archives (libmnl's API, no name service); see its header.
+        .target(name: "CNIStaticLink"),
 
         // The API server's list/watch protocol over HTTPS, decoding into KubeAPI's objects.
         .target(
@@ -135,16 +138,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Runtimes exec the plugin for every pod and call VERSION constantly: a static Swift runtime saves the
-        // dynamic loader about 2 ms per exec, and the link in scripts/cni-ld.sh (static libstdc++/libnl/libnftnl,
-        // position-dependent) cuts a VERSION from 3.3 M to 0.6 M instructions (cni-conf/README.md, "Start-up cost").
+        // Runtimes exec the plugin for every pod and call VERSION constantly: a fully static executable starts without
+        // the dynamic loader (CNIStaticLink and scripts/cni-ld.sh make that possible; cni-conf/README.md, "Start-up
+        // cost").
         .executableTarget(
             name: "sluice-cni",
-            dependencies: ["CNIPlugin"],
+            dependencies: ["CNIPlugin", "CNIStaticLink"],
             swiftSettings: swiftSettings,
             linkerSettings: [
                 .unsafeFlags([
-                    "-static-stdlib", "-Xclang-linker", "--ld-path=\(Context.packageDirectory)/scripts/cni-ld.sh",
+                    "-static-executable", "-Xclang-linker", "--ld-path=\(Context.packageDirectory)/scripts/cni-ld.sh",
                 ])
             ]
         ),
