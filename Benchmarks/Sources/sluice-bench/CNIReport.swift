@@ -11,9 +11,9 @@ struct CNIImplementationResult: Codable {
     var firstAdd = InvocationSamples()
     var addSingle = InvocationSamples()
     var delSingle = InvocationSamples()
-    /// Each ADD of a burst, from its own fork to its own exit.
+    /// Each ADD of a burst, from the release of its gate to its own exit.
     var burstAdd = InvocationSamples()
-    /// A whole burst, from the first fork to the last exit.
+    /// A whole burst, from the release of the gate to the last exit.
     var burstAddWall = Samples()
     var burstDel = InvocationSamples()
     var burstDelWall = Samples()
@@ -66,9 +66,10 @@ struct CNIReport: Codable {
         md += "ADDs then DELs one at a time, \(burst) ADDs at once then \(burst) DELs at once. Launcher: "
         md +=
             launcher == .setns
-            ? "the bench's child enters the node namespace (fork, setns, execve). " : "`nsenter --net=`. "
-        md += "Every child is forked first and waits at a gate; each timing starts when the gate opens (a burst "
-        md += "starts at once; the bench's own fork is not counted). "
+            ? "the bench's child enters the node namespace (clone with CLONE_VM, setns, execve). "
+            : "`nsenter --net=`. "
+        md += "Every child is started first and waits at a gate; each timing starts when the gate opens (a burst "
+        md += "starts at once). "
         md += "Sluice: `\(sluice.implementation.binary)` (\(sluice.implementation.version)); reference: "
         md += "`\(reference.implementation.binary)` (\(reference.implementation.version)). p99 is the nearest-rank "
         md += "percentile over every invocation of all rounds.\n\n"

@@ -6,7 +6,7 @@ import NetNamespace
 /// How a CNI plugin gets into the node namespace it must run in (it creates its bridge in its own namespace, so it
 /// must never run in the host's).
 enum PluginLauncher: String, ExpressibleByArgument, Codable, Sendable {
-    /// The bench's child enters the namespace itself between fork and execve (`CBenchSpawn`): no program in
+    /// The bench's child enters the namespace itself between clone and execve (`CBenchSpawn`): no program in
     /// between, the closest to a runtime exec'ing the plugin from its own namespace.
     case setns
     /// `nsenter --net=NODE -- PLUGIN`: an extra exec of a wrapper program in every invocation, kept as a
@@ -27,7 +27,7 @@ struct PluginInvocation {
 struct PluginCompletion {
     var status: Int32
     var stdout: String
-    /// From the release of the forked, waiting child (``NodeLauncher``) to the moment its exit was reaped.
+    /// From the release of the started, waiting child (``NodeLauncher``) to the moment its exit was reaped.
     var wall: Duration
     /// User plus system CPU time of the process and of the children it waited for (`wait4`'s rusage): shows
     /// whether a burst on few cores is bound by CPU or by waiting (locks, the kernel).
@@ -48,11 +48,12 @@ struct PluginBatch {
 /// Starts plugin processes inside one node namespace and waits for them, timing each from its start to its exit.
 ///
 /// Everything happens on the calling thread, which never enters a namespace: the child enters the node namespace
-/// itself (``PluginLauncher/setns``) or `nsenter` does. Every child of a batch is forked first and waits at a gate
-/// (a pipe); one write releases them all, and the clock of each starts there. So a burst really starts at once —
-/// forking 30 children one after another from a busy process would otherwise spread their starts over tens of
-/// milliseconds on two cores — and no timing includes this process's own fork, which depends on its size, not on
-/// the plugin. The thread then drains every child's standard output with `poll` while they run, so no child can
+/// itself (``PluginLauncher/setns``) or `nsenter` does. Every child of a batch is started first and waits at a
+/// gate (a pipe); one write releases them all, and the clock of each starts there. So a burst really starts at
+/// once — starting 30 children one after another from a busy process would otherwise spread their starts over tens
+/// of milliseconds on two cores. Children share this process's memory until their execve, as a Go runtime's do
+/// (`sluice_bench_spawn_in_netns`), so no timing includes copying or tearing down the bench's own address space,
+/// which depends on its size, not on the plugin. The thread then drains every child's standard output with `poll` while they run, so no child can
 /// block on a full pipe and no reader waits on another; every descriptor is close-on-exec, so a child never holds
 /// another child's pipe open.
 final class NodeLauncher {
@@ -80,7 +81,7 @@ final class NodeLauncher {
         try run([invocation], timeout: timeout).completions[0]
     }
 
-    /// Forks a child per invocation, releases them all at once through the gate, then waits for all of them.
+    /// Starts a child per invocation, releases them all at once through the gate, then waits for all of them.
     ///
     /// - Throws: when a process cannot be started, or when they have not all exited within `timeout` (those
     ///   still running are killed first).
@@ -96,6 +97,7 @@ final class NodeLauncher {
                 var status: Int32 = 0
                 while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
                 if child.output >= 0 { close(child.output) }
+                child.memory.release()
             }
         }
         guard !invocations.isEmpty else { throw BenchError("no invocations to run") }
@@ -141,6 +143,7 @@ final class NodeLauncher {
                     children[index].finished = clock.now
                     children[index].status = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                     children[index].cpu = duration(usage.ru_utime) + duration(usage.ru_stime)
+                    children[index].memory.release()
                 }
             }
         }
@@ -163,6 +166,8 @@ final class NodeLauncher {
     private struct Child {
         var pid: pid_t
         var output: Int32
+        /// What the child reads until its execve (it shares this process's memory): freed once it is reaped.
+        var memory: ChildMemory
         var stdout: [UInt8] = []
         var finished: ContinuousClock.Instant?
         var status: Int32 = -1
@@ -192,7 +197,7 @@ final class NodeLauncher {
             stdin = invocation.stdin
         }
 
-        /// Writes the configuration into a pipe (it fits: the plugin reads it whenever it likes), forks a child
+        /// Writes the configuration into a pipe (it fits: the plugin reads it whenever it likes), starts a child
         /// that waits at `gate`, and returns it with the read end of its standard output.
         func start(gate: (read: Int32, write: Int32), namespace: Int32) throws -> Child {
             let input = try pipeCloseOnExec()
@@ -213,23 +218,60 @@ final class NodeLauncher {
                 close(input.read)
                 throw error
             }
-            let cArgv = argv.map { strdup($0) } + [nil]
-            let cEnvironment = environment.map { strdup($0) } + [nil]
-            defer {
-                cArgv.forEach { free($0) }
-                cEnvironment.forEach { free($0) }
-            }
-            let pid = sluice_bench_spawn_in_netns(
-                gate.read, gate.write, namespace, path, cArgv, cEnvironment, input.read, output.write)
-            let forkError = errno
+            let memory = ChildMemory(path: path, argv: argv, environment: environment)
+            memory.child.pointee = sluice_bench_child(
+                gate_fd: gate.read, gate_writer_fd: gate.write, netns_fd: namespace, stdin_fd: input.read,
+                stdout_fd: output.write, path: memory.path, argv: memory.argv, envp: memory.environment)
+            let pid = sluice_bench_spawn_in_netns(memory.child, memory.stack, ChildMemory.stackSize)
+            let spawnError = errno
             close(input.read)
             close(output.write)
             guard pid > 0 else {
                 close(output.read)
-                throw BenchError("fork for \(path): errno \(forkError)")
+                memory.release()
+                throw BenchError("clone for \(path): errno \(spawnError)")
             }
-            return Child(pid: pid, output: output.read)
+            return Child(pid: pid, output: output.read, memory: memory)
         }
+    }
+}
+
+/// The C strings, argument block and stack a child started by `sluice_bench_spawn_in_netns` reads before its execve.
+/// It shares this process's memory and keeps running after the call returns, so all of it is allocated by hand and
+/// freed only after the child has been reaped.
+private struct ChildMemory {
+    static let stackSize = 64 * 1024
+
+    let child: UnsafeMutablePointer<sluice_bench_child>
+    let path: UnsafeMutablePointer<CChar>
+    let argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let environment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let stack: UnsafeMutableRawPointer
+    private let argumentCount: Int
+    private let environmentCount: Int
+
+    init(path: String, argv arguments: [String], environment variables: [String]) {
+        child = .allocate(capacity: 1)
+        self.path = strdup(path)
+        argumentCount = arguments.count
+        environmentCount = variables.count
+        argv = .allocate(capacity: arguments.count + 1)
+        for (index, argument) in arguments.enumerated() { argv[index] = strdup(argument) }
+        argv[arguments.count] = nil
+        environment = .allocate(capacity: variables.count + 1)
+        for (index, variable) in variables.enumerated() { environment[index] = strdup(variable) }
+        environment[variables.count] = nil
+        stack = .allocate(byteCount: Self.stackSize, alignment: 16)
+    }
+
+    func release() {
+        free(path)
+        for index in 0..<argumentCount { free(argv[index]) }
+        argv.deallocate()
+        for index in 0..<environmentCount { free(environment[index]) }
+        environment.deallocate()
+        child.deallocate()
+        stack.deallocate()
     }
 }
 
