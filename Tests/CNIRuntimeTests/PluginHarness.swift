@@ -68,6 +68,41 @@ struct PluginHarness {
         return try node.execStatus(["env", "-i"] + variables + [Self.binary], stdin: configuration)
     }
 
+    /// Invokes the plugin as ``invoke(_:containerID:netns:ifname:configuration:arguments:environment:)`` does, but
+    /// on a root filesystem that holds nothing but the plugin: a tmpfs with the binary, `/proc`, `/sys`,
+    /// `/run/netns` and the IPAM store bound in, in a mount namespace of its own (so nothing is mounted on the host,
+    /// and all of it is gone when the plugin exits). A plugin that needed the dynamic loader or any library or file
+    /// of the host would fail here.
+    func invokeOnEmptyRoot(
+        _ command: String, containerID: String = "", netns: String = "", configuration: String
+    ) throws -> ProcessResult {
+        let root = dataDirectory + "-root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let script = """
+            set -eu
+            PATH=/usr/sbin:/usr/bin:/sbin:/bin
+            binary=$1 data=$2 root=$3
+            mount -t tmpfs sluice-cni-test "$root"
+            mkdir -p "$root/proc" "$root/sys" "$root/run/netns" "$root$data"
+            cp "$binary" "$root/sluice-cni"
+            mount --rbind /proc "$root/proc"
+            mount --rbind /sys "$root/sys"
+            mount --rbind /run/netns "$root/run/netns"
+            mount --bind "$data" "$root$data"
+            exec chroot "$root" /sluice-cni
+            """
+        let variables = [
+            "CNI_COMMAND=\(command)", "CNI_CONTAINERID=\(containerID)", "CNI_NETNS=\(netns)", "CNI_IFNAME=eth0",
+            "CNI_PATH=/opt/cni/bin", "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAME=test",
+        ]
+        return try node.execStatus(
+            ["env", "-i"] + variables + [
+                "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh",
+                Self.binary, dataDirectory, root,
+            ], stdin: configuration)
+    }
+
     /// ADD that must succeed; returns the parsed result.
     func add(
         containerID: String, pod: TestNamespace, ifname: String = "eth0", configuration: String,
