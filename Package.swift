@@ -213,7 +213,7 @@ let package = Package(
             name: "ServiceDatapathTests",
             dependencies: [
                 "ServiceProxy", "SluiceAgent", "KubeAPI", "NFTables", "NFTablesNetlink", "ConntrackNetlink",
-                "SluiceTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SluiceTestSupport", "ServiceFixtures", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -267,6 +267,7 @@ let package = Package(
             name: "KubeClientTests",
             dependencies: [
                 "KubeClient", "KubeAPI", "SluiceAgent", "ServiceProxy", "SluiceTestSupport", "GatewayRouting",
+                "ServiceFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -7,13 +7,10 @@ import Testing
 /// created, changed and deleted through the API shows up in the namespace's nftables table.
 @Suite(.requiresRoot)
 struct SluicedAPISourceTests {
-    static var sluiced: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sluiced")
-            .path
-    }
-
     @Test func servicesAndSlicesFromTheAPIServerReachTheKernel() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.sluiced), "sluiced not built at \(Self.sluiced)")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: SluicedDaemon.binary),
+            "sluiced not built at \(SluicedDaemon.binary)")
         let namespace = try TestNamespace.make("api")
         defer { try? namespace.delete() }
         try await APIServerFixture.with(listen: { server in try namespace.run { try server.start() } }) { fixture in
@@ -24,7 +21,7 @@ struct SluicedAPISourceTests {
 
             // --once: exits after every initial list is applied.
             let once = try namespace.execStatus([
-                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "timeout", "120", SluicedDaemon.binary, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
                 "--cni-data-dir", "", "--once",
             ])
             #expect(once.status == 0, "\(once)")
@@ -120,7 +117,7 @@ struct SluicedAPISourceTests {
             let conflist = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-\(UUID()).conflist")
             defer { try? FileManager.default.removeItem(at: conflist) }
             let once = try namespace.execStatus([
-                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "timeout", "120", SluicedDaemon.binary, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
                 "--overlay", "vxlan", "--cni-data-dir", "", "--cni-conf", conflist.path, "--once",
             ])
             #expect(once.status == 0, "\(once)")
@@ -138,7 +135,7 @@ struct SluicedAPISourceTests {
 
             // Restarted with the annotations in place: the same MAC, nothing to write.
             let again = try namespace.execStatus([
-                "timeout", "120", Self.sluiced, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
+                "timeout", "120", SluicedDaemon.binary, "--kubeconfig", fixture.kubeconfigPath, "--node-name", "node-a",
                 "--overlay", "vxlan", "--cni-data-dir", "", "--once",
             ])
             #expect(again.status == 0, "\(again)")

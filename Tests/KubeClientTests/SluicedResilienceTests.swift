@@ -1,5 +1,6 @@
 import Foundation
 import KubeAPI
+import ServiceFixtures
 import SluiceTestSupport
 import Testing
 
@@ -26,7 +27,7 @@ struct SluicedResilienceTests {
             try fixture.server.apply(APIServerFixture.service("web"), in: APIServerFixture.servicesPath)
             try fixture.server.apply(APIServerFixture.slice("web", addresses: ["10.244.1.5"]), in: slices)
             let once = try namespace.execStatus([
-                "timeout", "120", SluicedAPISourceTests.sluiced, "--kubeconfig", fixture.kubeconfigPath,
+                "timeout", "120", SluicedDaemon.binary, "--kubeconfig", fixture.kubeconfigPath,
                 "--node-name", "node-a", "--cni-data-dir", "", "--once",
             ])
             #expect(once.status == 0, "\(once)")
@@ -72,29 +73,7 @@ struct SluicedResilienceTests {
         let namespace = try TestNamespace.make("zone")
         defer { try? namespace.delete() }
         let objects = ManifestLoader().load(
-            text: """
-                apiVersion: v1
-                kind: Node
-                metadata: {name: node-a, labels: {topology.kubernetes.io/zone: a}}
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: zoned, namespace: default}
-                spec:
-                  clusterIP: 10.96.0.20
-                  clusterIPs: [10.96.0.20]
-                  trafficDistribution: PreferClose
-                  ports: [{name: http, port: 80, targetPort: 8080}]
-                ---
-                apiVersion: discovery.k8s.io/v1
-                kind: EndpointSlice
-                metadata: {name: zoned-abc, namespace: default, labels: {kubernetes.io/service-name: zoned}}
-                addressType: IPv4
-                ports: [{name: http, port: 8080, protocol: TCP}]
-                endpoints:
-                - {addresses: [10.244.1.2], zone: a, hints: {forZones: [{name: a}]}, conditions: {ready: true}}
-                - {addresses: [10.244.2.2], zone: b, hints: {forZones: [{name: b}]}, conditions: {ready: true}}
-                """, source: "zone.yaml")
+            text: Fixture.zonedServiceManifests(zone: "a"), source: "zone.yaml")
         #expect(objects.diagnostics.isEmpty, "\(objects.diagnostics)")
         try await APIServerFixture.with(listen: { server in try namespace.run { try server.start() } }) { fixture in
             var node = try #require(objects.nodes.first)

@@ -8,11 +8,6 @@ import Testing
 /// settings and the other nodes' entries from the same manifests.
 @Suite(.requiresRoot, .serialized)
 struct SluicedOverlayTests {
-    static var sluiced: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sluiced")
-            .path
-    }
-
     @Test(arguments: ["vxlan", "host-gw"])
     func sluicedConnectsPodsAcrossNodes(backend: String) throws {
         try withTestNamespaces(OverlayDatapathTests.labels) { namespaces in
@@ -29,7 +24,8 @@ struct SluicedOverlayTests {
             }
             for (index, name) in ["a", "b"].enumerated() {
                 let result = try cluster.nodes[index].execStatus([
-                    Self.sluiced, "--manifests", directory.path, "--node-name", name, "--overlay", backend, "--once",
+                    SluicedDaemon.binary, "--manifests", directory.path, "--node-name", name, "--overlay", backend,
+                    "--once",
                 ])
                 #expect(result.status == 0, "\(result)")
                 #expect(result.stderr.contains("overlay synced"), "\(result.stderr)")

@@ -7,14 +7,10 @@ import Testing
 /// connection, and drift (a deleted map element) is repaired.
 @Suite(.requiresRoot)
 struct SluicedRestartTests {
-    /// Built next to the test bundle by `swift build --build-tests`.
-    static var sluiced: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("sluiced")
-            .path
-    }
-
     @Test func restartKeepsEstablishedConnectionsAndRepairsDrift() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.sluiced), "sluiced not built at \(Self.sluiced)")
+        #expect(
+            FileManager.default.isExecutableFile(atPath: SluicedDaemon.binary),
+            "sluiced not built at \(SluicedDaemon.binary)")
         try await ServiceLab.run(pods: ["web-1", "client"]) { lab in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -28,7 +24,7 @@ struct SluicedRestartTests {
 
             func runSluiced() throws -> String {
                 let result = try lab.topology.node.execStatus([
-                    Self.sluiced, "--manifests", directory.path, "--node-name", ServiceLab.nodeName,
+                    SluicedDaemon.binary, "--manifests", directory.path, "--node-name", ServiceLab.nodeName,
                     "--cluster-cidr", "10.244.0.0/16", "--once",
                 ])
                 #expect(result.status == 0, "\(result)")

@@ -28,25 +28,14 @@ struct SyncBehaviourTests {
               ports: [{port: 70000}]
             """.write(to: directory.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
 
-            // The log lives outside the watched directory (its growth would count as a manifest change).
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("sluiced-\(UUID()).log")
-            defer { try? FileManager.default.removeItem(at: log) }
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            daemon.arguments = [
-                "netns", "exec", lab.topology.node.name, SluicedRestartTests.sluiced, "--manifests", directory.path,
-                "--node-name", ServiceLab.nodeName, "--cluster-cidr", "10.244.0.0/16",
-            ]
-            let output = try FileHandle(forWritingTo: log)
-            daemon.standardOutput = output
-            daemon.standardError = output
-            daemon.standardInput = FileHandle.nullDevice
-            try daemon.run()
-            defer {
-                daemon.terminate()
-                daemon.waitUntilExit()
-            }
+            let daemon = try SluicedDaemon(
+                in: lab.topology.node,
+                [
+                    "--manifests", directory.path, "--node-name", ServiceLab.nodeName, "--cluster-cidr",
+                    "10.244.0.0/16",
+                ])
+            defer { daemon.stop() }
+            let log = daemon.log
 
             // On a loaded machine (CI runs every suite in parallel) the daemon can take a while to start: wait
             // for it to report its sync before judging the datapath.
@@ -87,7 +76,7 @@ struct SyncBehaviourTests {
             #expect(health.hasPrefix("HTTP/1.1 200") && health.contains("\"lastUpdated\": \"20"), "\(health)")
             #expect(try Self.get("/nothing", in: lab).hasPrefix("HTTP/1.1 404"))
             // `sluice status` reads the same endpoint.
-            let sluice = URL(fileURLWithPath: SluicedRestartTests.sluiced).deletingLastPathComponent()
+            let sluice = URL(fileURLWithPath: SluicedDaemon.binary).deletingLastPathComponent()
                 .appendingPathComponent("sluice").path
             let status = try lab.topology.node.exec([sluice, "status"])
             #expect(status.contains("healthy, ready") && status.contains("Services programmed:     1 ("), "\(status)")
@@ -95,9 +84,11 @@ struct SyncBehaviourTests {
             #expect(json.contains("\"services\":1"), "\(json)")
 
             // SIGTERM: a clean exit that leaves the rules in place (traffic keeps flowing while the agent restarts).
-            daemon.terminate()
-            daemon.waitUntilExit()
-            #expect(daemon.terminationReason == .exit && daemon.terminationStatus == 0, "\(daemon.terminationStatus)")
+            daemon.process.terminate()
+            daemon.process.waitUntilExit()
+            #expect(
+                daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0,
+                "\(daemon.process.terminationStatus)")
             #expect(
                 try lab.topology.node.exec(["nft", "list", "map", "inet", "sluice", "service-ips4"]).contains(
                     "10.96.0.10"))

@@ -2,7 +2,7 @@ import KubeAPI
 import ServiceProxy
 
 /// Builders for Services and EndpointSlices as the API server would return them, shared by the test targets
-/// that compile Services (the nftables layout's and the IPVS backend's).
+/// that compile Services (the nftables layout's and the IPVS backend's) or run `sluiced` on them.
 public enum Fixture {
     public static func service(
         _ name: String, namespace: String = "default", clusterIP: String = "10.96.0.10", type: ServiceType = .clusterIP,
@@ -64,5 +64,33 @@ public enum Fixture {
         ServiceProxy(
             configuration: ProxyConfiguration(
                 nodeName: node, nodeZone: zone, clusterCIDRs: clusterCIDRs.compactMap(IPCIDR.init)))
+    }
+
+    /// A Node of zone `zone` and a `PreferClose` Service whose two endpoints are hinted for zones a and b: the
+    /// manifest set the zone-following tests of both sources (`--manifests` and the API server) load.
+    public static func zonedServiceManifests(zone: String) -> String {
+        """
+        apiVersion: v1
+        kind: Node
+        metadata: {name: node-a, labels: {topology.kubernetes.io/zone: \(zone)}}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: zoned, namespace: default}
+        spec:
+          clusterIP: 10.96.0.20
+          clusterIPs: [10.96.0.20]
+          trafficDistribution: PreferClose
+          ports: [{name: http, port: 80, targetPort: 8080}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: zoned-abc, namespace: default, labels: {kubernetes.io/service-name: zoned}}
+        addressType: IPv4
+        ports: [{name: http, port: 8080, protocol: TCP}]
+        endpoints:
+        - {addresses: [10.244.1.2], zone: a, hints: {forZones: [{name: a}]}, conditions: {ready: true}}
+        - {addresses: [10.244.2.2], zone: b, hints: {forZones: [{name: b}]}, conditions: {ready: true}}
+        """
     }
 }
