@@ -52,10 +52,15 @@ struct PluginHarness {
     }
 
     /// Invokes the plugin in the node namespace.
+    ///
+    /// With `onEmptyRoot` the plugin runs on a root filesystem that holds nothing but itself: a tmpfs with the
+    /// binary, `/proc`, `/sys`, `/run/netns` and the IPAM store bound in, in a mount namespace of its own (so nothing
+    /// is mounted on the host, and all of it is gone when the plugin exits). A plugin that needed the dynamic loader
+    /// or any library or file of the host would fail there.
     func invoke(
         _ command: String, containerID: String = "", netns: String = "", ifname: String = "eth0",
         configuration: String, arguments: String? = "IgnoreUnknown=1;K8S_POD_NAME=test",
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], onEmptyRoot: Bool = false
     ) throws -> ProcessResult {
         var variables = [
             "CNI_COMMAND=\(command)", "CNI_CONTAINERID=\(containerID)", "CNI_NETNS=\(netns)", "CNI_IFNAME=\(ifname)",
@@ -65,17 +70,9 @@ struct PluginHarness {
             variables.append("CNI_ARGS=\(arguments)")
         }
         variables += environment.map { "\($0)=\($1)" }
-        return try node.execStatus(["env", "-i"] + variables + [Self.binary], stdin: configuration)
-    }
-
-    /// Invokes the plugin as ``invoke(_:containerID:netns:ifname:configuration:arguments:environment:)`` does, but
-    /// on a root filesystem that holds nothing but the plugin: a tmpfs with the binary, `/proc`, `/sys`,
-    /// `/run/netns` and the IPAM store bound in, in a mount namespace of its own (so nothing is mounted on the host,
-    /// and all of it is gone when the plugin exits). A plugin that needed the dynamic loader or any library or file
-    /// of the host would fail here.
-    func invokeOnEmptyRoot(
-        _ command: String, containerID: String = "", netns: String = "", configuration: String
-    ) throws -> ProcessResult {
+        guard onEmptyRoot else {
+            return try node.execStatus(["env", "-i"] + variables + [Self.binary], stdin: configuration)
+        }
         let root = dataDirectory + "-root"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -92,10 +89,6 @@ struct PluginHarness {
             mount --bind "$data" "$root$data"
             exec chroot "$root" /sluice-cni
             """
-        let variables = [
-            "CNI_COMMAND=\(command)", "CNI_CONTAINERID=\(containerID)", "CNI_NETNS=\(netns)", "CNI_IFNAME=eth0",
-            "CNI_PATH=/opt/cni/bin", "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAME=test",
-        ]
         return try node.execStatus(
             ["env", "-i"] + variables + [
                 "/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh",

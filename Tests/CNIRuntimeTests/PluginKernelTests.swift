@@ -207,23 +207,26 @@ import Testing
             let (node, pod) = (namespaces[0], namespaces[1])
             let harness = try PluginHarness(node: node)
             defer { harness.removeDataDirectory() }
-            let version = try harness.invokeOnEmptyRoot("VERSION", configuration: #"{"cniVersion":"1.0.0"}"#)
+            let version = try harness.invoke(
+                "VERSION", configuration: #"{"cniVersion":"1.0.0"}"#, onEmptyRoot: true)
             #expect(version.succeeded, "\(version)")
             #expect(try JSON.parse(version.stdout)["supportedVersions"] != nil, "\(version)")
 
             let configuration =
                 String(harness.configuration(subnets: ["10.244.67.0/24"], extra: #""ipMasq":true"#).dropLast())
                 + #","runtimeConfig":{"portMappings":[{"hostPort":8081,"containerPort":80,"protocol":"tcp"}]}}"#
-            let add = try harness.invokeOnEmptyRoot(
-                "ADD", containerID: "static", netns: pod.namespace.path, configuration: configuration)
+            let add = try harness.invoke(
+                "ADD", containerID: "static", netns: pod.namespace.path, configuration: configuration,
+                onEmptyRoot: true)
             #expect(add.succeeded, "\(add)")
             #expect(try JSON.parse(add.stdout).resultAddresses == ["10.244.67.2/24"], "\(add)")
             #expect(try pod.exec(["ip", "-o", "-4", "address", "show", "dev", "eth0"]).contains("10.244.67.2/24"))
             #expect(harness.storedAddresses() == ["10.244.67.2"])
             #expect(try harness.tableElementComments().contains("sluice-test static eth0"))
 
-            let delete = try harness.invokeOnEmptyRoot(
-                "DEL", containerID: "static", netns: pod.namespace.path, configuration: configuration)
+            let delete = try harness.invoke(
+                "DEL", containerID: "static", netns: pod.namespace.path, configuration: configuration,
+                onEmptyRoot: true)
             #expect(delete.succeeded, "\(delete)")
             #expect(harness.storedAddresses().isEmpty)
             #expect(try harness.hostVeths().isEmpty)

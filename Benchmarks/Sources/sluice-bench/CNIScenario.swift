@@ -126,8 +126,8 @@ struct CNIBenchmark: ParsableCommand {
 /// installed the reference plugins), so both are timed from a file written by an ordinary copy.
 ///
 /// The build's own file is different: gold writes its output through a memory mapping, and on this machine's
-/// kernel an exec of that file costs ~0.2 ms more than an exec of a byte-identical copy (its page-cache pages
-/// map in smaller pieces, so a start takes more page faults). That is an artefact of the build directory, not
+/// kernel an exec of that file costs ~0.2 ms more than an exec of a byte-identical copy (measured, not explained:
+/// dropping its pages from the page cache does not change it). That is an artefact of the build directory, not
 /// something a runtime would ever see.
 struct PluginInstallation {
     let directory: String

@@ -53,9 +53,9 @@ struct PluginBatch {
 /// once — starting 30 children one after another from a busy process would otherwise spread their starts over tens
 /// of milliseconds on two cores. Children share this process's memory until their execve, as a Go runtime's do
 /// (`sluice_bench_spawn_in_netns`), so no timing includes copying or tearing down the bench's own address space,
-/// which depends on its size, not on the plugin. The thread then drains every child's standard output with `poll` while they run, so no child can
-/// block on a full pipe and no reader waits on another; every descriptor is close-on-exec, so a child never holds
-/// another child's pipe open.
+/// which depends on its size, not on the plugin. The thread then drains every child's standard output with `poll`
+/// while they run, so no child can block on a full pipe and no reader waits on another; every descriptor is
+/// close-on-exec, so a child never holds another child's pipe open.
 final class NodeLauncher {
     let node: NetworkNamespace
     let kind: PluginLauncher
